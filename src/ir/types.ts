@@ -1,0 +1,129 @@
+import type { DTypeName } from '../frontend/ast.ts';
+
+/** Dtypes of IR values. Floating storage dtypes (bf16, f16) appear on parameters and casts. */
+export type DType = DTypeName;
+
+/** A named dim (`N`, `V`, ...). Shapes are ordered lists of dims; sizes are bound at run time. */
+export type Dim = string;
+
+/**
+ * Every primitive of the IR. Each has exactly one record in `src/ops/`. Composite functions
+ * (softmax, mean, count, ...) are lowered to these by the front end or written in the prelude.
+ */
+export type Op =
+  // leaves
+  | 'param'
+  | 'const'
+  | 'size'
+  | 'index'
+  // elementwise unary
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'log1p'
+  | 'expm1'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'abs'
+  | 'tanh'
+  | 'sigmoid'
+  | 'softplus'
+  | 'relu'
+  | 'not'
+  | 'cast'
+  // elementwise binary
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'and'
+  | 'or'
+  // elementwise ternary
+  | 'where'
+  | 'clamp'
+  // reductions over `attrs.axes`
+  | 'sum'
+  | 'max'
+  | 'min'
+  | 'logsumexp'
+  // structure
+  | 'gather'
+  | 'dot'
+  | 'broadcast'
+  | 'transpose';
+
+/**
+ * Attributes; which fields an op uses is stated by its record. Kept as one flat shape so
+ * nodes stay uniform and hash-consing can key on them.
+ */
+export interface Attrs {
+  /** `param`: the parameter's name. */
+  readonly name?: string;
+  /** `const`: the value (f32 values are kept as written; the interpreter rounds them). */
+  readonly value?: number;
+  /** Reductions: the dims reduced over. `size`: the dims whose sizes are multiplied. */
+  readonly axes?: readonly Dim[];
+  /** `gather`: the dim indexed. `index`: the dim enumerated. */
+  readonly dim?: Dim;
+  /** `cast`: the target dtype. */
+  readonly to?: DType;
+  /** `dot`, `broadcast`, `transpose`: the output dims, in order. */
+  readonly dims?: readonly Dim[];
+}
+
+/** One value of the graph. `id` is its index in `Graph.nodes`; inputs always have smaller ids. */
+export interface Node {
+  readonly id: number;
+  readonly op: Op;
+  readonly inputs: readonly number[];
+  readonly attrs: Attrs;
+  readonly dtype: DType;
+  /** Output dims in order; `[]` for a scalar. */
+  readonly dims: readonly Dim[];
+}
+
+export interface IrParam {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly Dim[];
+  /** Default for scalar parameters. */
+  readonly default?: number;
+  /** The `param` node, absent when the program never reads the parameter. */
+  readonly node?: number;
+}
+
+export interface IrResult {
+  /** `out` for a kernel's single unnamed result. */
+  readonly name: string;
+  readonly node: number;
+}
+
+/**
+ * A typed kernel: parameters, results and the graph computing them. The backward program
+ * produced by autodiff is an `IrFunction` too, with cotangent parameters and `grad.X` results.
+ */
+export interface IrFunction {
+  readonly name: string;
+  readonly params: readonly IrParam[];
+  readonly results: readonly IrResult[];
+  readonly nodes: readonly Node[];
+  /** Every dim name the parameters declare, in order of first appearance. */
+  readonly dims: readonly Dim[];
+  /** Source names of nodes (`lse`, `row`...), printed as comments to make the IR readable. */
+  readonly labels?: ReadonlyMap<number, string>;
+}
+
+export const FLOAT_DTYPES: readonly DType[] = ['f32', 'f16', 'bf16'];
+
+export function isFloat(d: DType): boolean {
+  return d === 'f32' || d === 'f16' || d === 'bf16';
+}

@@ -1,0 +1,56 @@
+import { forEachIndex, makeTensor, stridesIn, type Tensor } from '../interp/tensor.ts';
+import type { Attrs, Node, Op } from '../ir/types.ts';
+import { elementwiseInfer, type Domain } from './dtype-rules.ts';
+import type { EvalFn, InferResult, OpRecord, ValueType, VjpRule } from './record.ts';
+
+/** Evaluates an elementwise op by broadcasting its operands by dim name. */
+export function evalElementwise(f: (...xs: number[]) => number): EvalFn {
+  return (args, node, sizes) => {
+    const out = makeTensor(node.dtype, node.dims, sizes);
+    const strides = args.map((a) => stridesIn(a, node.dims));
+    const datas = args.map((a) => a.data);
+    const xs = new Array<number>(args.length).fill(0);
+    const wrap = valueWrap(node);
+    forEachIndex(out.shape, strides, (flat, offs) => {
+      for (let k = 0; k < datas.length; k++) xs[k] = datas[k]?.[offs[k] ?? 0] ?? 0;
+      out.data[flat] = wrap(f(...xs));
+    });
+    return out;
+  };
+}
+
+/** i32 results wrap to 32 bits like the GPU's; bools are 0/1. */
+function valueWrap(node: Node): (v: number) => number {
+  if (node.dtype === 'i32') return (v) => v | 0;
+  if (node.dtype === 'bool') return (v) => (v ? 1 : 0);
+  return (v) => v;
+}
+
+export interface ElementwiseSpec {
+  readonly op: Op;
+  readonly doc: string;
+  readonly arity: number;
+  /** Name shown in error messages (the user-facing spelling). */
+  readonly name: string;
+  readonly domain: Domain;
+  readonly result?: 'same' | 'bool';
+  /** Overrides the default dtype rule (e.g. `where`, whose condition is bool). */
+  readonly infer?: (args: readonly ValueType[], attrs: Attrs) => InferResult;
+  readonly f: (...xs: number[]) => number;
+  readonly vjp: VjpRule | 'none';
+}
+
+export function elementwise(s: ElementwiseSpec): OpRecord {
+  const infer = s.infer ?? elementwiseInfer(s.name, s.domain, s.result ?? 'same');
+  return {
+    op: s.op,
+    doc: s.doc,
+    arity: s.arity,
+    infer,
+    eval: evalElementwise(s.f),
+    vjp: s.vjp,
+    scalar: s.f,
+  };
+}
+
+export type { Tensor };

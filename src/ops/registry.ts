@@ -1,0 +1,92 @@
+import type { Op } from '../ir/types.ts';
+import {
+  add,
+  and,
+  div,
+  eq,
+  ge,
+  gt,
+  le,
+  lt,
+  maximum,
+  minimum,
+  mul,
+  ne,
+  or,
+  pow,
+  sub,
+} from './binary.ts';
+import type { OpRecord } from './record.ts';
+import { logsumexp, max, min, sum } from './reduce.ts';
+import { broadcast, constant, dot, gather, index, param, size, transpose } from './structural.ts';
+import { clamp, where } from './ternary.ts';
+import {
+  abs,
+  cast,
+  exp,
+  expm1,
+  log,
+  log1p,
+  neg,
+  not,
+  relu,
+  rsqrt,
+  sigmoid,
+  softplus,
+  sqrt,
+  tanh,
+} from './unary.ts';
+
+/**
+ * THE op registry: one record per primitive. The `Record<Op, ...>` type makes a missing
+ * record a compile error, so adding an op to `Op` forces its record here.
+ */
+export const OPS: Readonly<Record<Op, OpRecord>> = {
+  param,
+  const: constant,
+  size,
+  index,
+  neg,
+  exp,
+  log,
+  log1p,
+  expm1,
+  sqrt,
+  rsqrt,
+  abs,
+  tanh,
+  sigmoid,
+  softplus,
+  relu,
+  not,
+  cast,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  eq,
+  ne,
+  lt,
+  le,
+  gt,
+  ge,
+  and,
+  or,
+  where,
+  clamp,
+  sum,
+  max,
+  min,
+  logsumexp,
+  gather,
+  dot,
+  broadcast,
+  transpose,
+};
+
+export function opRecord(op: Op): OpRecord {
+  return OPS[op];
+}
