@@ -57,5 +57,6 @@ export function diagnosticSummary(d: Diagnostic): string {
 
 /** Summary line, then the full rustc-style block; what the CLI prints for each diagnostic. */
 export function renderForTerminal(d: Diagnostic): string {
-  return `${diagnosticSummary(d)}\n${renderDiagnostic(d)}\n`;
+  // Without a position the summary would only repeat the header.
+  return d.span ? `${diagnosticSummary(d)}\n${renderDiagnostic(d)}\n` : `${renderDiagnostic(d)}\n`;
 }

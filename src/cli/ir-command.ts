@@ -1,0 +1,39 @@
+import { differentiate, type Cotangent } from '../autodiff/differentiate.ts';
+import { compileFile } from '../frontend/compile.ts';
+import { printFunction } from '../ir/print.ts';
+import type { IrFunction } from '../ir/types.ts';
+import { printDiagnostics, readSource, type Io } from './io.ts';
+import type { CliValues } from './options.ts';
+import { gradList } from './options.ts';
+import { selectKernel } from './select-kernel.ts';
+import { UsageError } from './usage.ts';
+
+/**
+ * `projc ir FILE [--kernel K] [--grad X,W]`: the forward IR, and with `--grad` the joint
+ * forward + backward IR. A single scalar result has cotangent 1; any other result gets a
+ * tensor cotangent parameter `cotangent.NAME`, so the printed backward is the general one.
+ */
+export function irCommand(files: readonly string[], v: CliValues, io: Io): number {
+  if (files.length !== 1) throw new UsageError('ir needs exactly one FILE');
+  const path = files[0] ?? '';
+  const c = compileFile(readSource(path));
+  if (printDiagnostics(io, c.diagnostics)) return 1;
+  const fn = selectKernel(c, path, v.kernel);
+  io.out(`# forward\n${printFunction(fn)}`);
+  const wrt = gradList(v.grad);
+  if (wrt.length) {
+    const joint = differentiate(fn, { wrt, cotangents: defaultCotangents(fn) });
+    io.out(
+      `\n# forward + backward (gradients of ${fn.results.map((r) => r.name).join(', ')} w.r.t. ${wrt.join(', ')})\n${printFunction(joint)}`,
+    );
+  }
+  return 0;
+}
+
+function defaultCotangents(fn: IrFunction): Map<string, Cotangent> {
+  const onlyScalar =
+    fn.results.length === 1 && (fn.nodes[fn.results[0]?.node ?? -1]?.dims.length ?? 1) === 0;
+  return new Map(
+    fn.results.map((r) => [r.name, onlyScalar ? { kind: 'const', value: 1 } : { kind: 'tensor' }]),
+  );
+}

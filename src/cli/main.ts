@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
+import { checkCommand } from './check.ts';
+import { irCommand } from './ir-command.ts';
+import { printDiagnostics, processIo, type Io } from './io.ts';
+import { runCommand } from './run-command.ts';
+import { USAGE, UsageError } from './usage.ts';
+
+export type ParsedArgs = ReturnType<typeof parseCli>;
+
+const OPTIONS = {
+  kernel: { type: 'string' },
+  grad: { type: 'string' },
+  inputs: { type: 'string' },
+  dims: { type: 'string' },
+  seed: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  cotangent: { type: 'string', multiple: true },
+  backend: { type: 'string' },
+  'chunk-rows': { type: 'string' },
+  'memory-budget': { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function parseCli(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
+ * The `projc` command. Returns the exit code: 0 success, 1 diagnosed error, 2 usage,
+ * 3 internal error. Never lets a stack trace reach the user for their own mistakes.
+ */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  try {
+    const args = parseCli(argv);
+    const [command, ...files] = args.positionals;
+    if (args.values.help || command === 'help') {
+      io.out(USAGE);
+      return 0;
+    }
+    switch (command) {
+      case 'check':
+        return checkCommand(files, io);
+      case 'ir':
+        return irCommand(files, args.values, io);
+      case 'run':
+        return await runCommand(files, args.values, io);
+      case undefined:
+        throw new UsageError('no command given');
+      default:
+        throw new UsageError(`unknown command \`${command}\``);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`error: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof UserError) {
+      printDiagnostics(io, e.diagnostics);
+      return 1;
+    }
+    const what =
+      e instanceof InternalError
+        ? e.message
+        : e instanceof Error
+          ? (e.stack ?? e.message)
+          : String(e);
+    io.err(
+      `error[P0901]: internal compiler error: ${what}\n  = note: this is a bug in projc, not in your program; please report it\n`,
+    );
+    return 3;
+  }
+}

@@ -1,0 +1,190 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Cotangent } from '../autodiff/differentiate.ts';
+import { UserError } from '../diagnostics/diagnostic.ts';
+import { compileFile } from '../frontend/compile.ts';
+import { bindDims } from '../interp/bind.ts';
+import type { Tensor } from '../interp/tensor.ts';
+import { typeText } from '../ir/print.ts';
+import type { IrFunction } from '../ir/types.ts';
+import { isFloat } from '../ir/types.ts';
+import { decodeToF64, readSafetensors, type SafetensorsFile } from '../io/safetensors.ts';
+import { loadInputs } from '../run/inputs.ts';
+import { randomInputs } from '../run/random-inputs.ts';
+import { rowDims, runCpu, type RunResult } from '../run/run-cpu.ts';
+import { printDiagnostics, readSource, type Io } from './io.ts';
+import { gradList, parseAssignment, parseDims, type CliValues } from './options.ts';
+import { formatRun, runJson } from './run-report.ts';
+import { resultsFile } from './run-output.ts';
+import { selectKernel } from './select-kernel.ts';
+import { UsageError } from './usage.ts';
+
+/** `projc run`: forward (and backward) on the chosen backend, printed or written out. */
+export async function runCommand(files: readonly string[], v: CliValues, io: Io): Promise<number> {
+  if (files.length !== 1) throw new UsageError('run needs exactly one FILE');
+  const path = files[0] ?? '';
+  const backend = v.backend ?? 'cpu';
+  if (backend !== 'cpu')
+    throw new UsageError(
+      `backend \`${backend}\` is not available in this build; use --backend cpu`,
+    );
+  if (v.inputs !== undefined && v.dims !== undefined)
+    throw new UsageError('give --inputs or --dims, not both');
+  if (v.inputs === undefined && v.dims === undefined)
+    throw new UsageError(
+      'run needs --inputs IN.safetensors, or --dims N=..,H=.. for seeded random inputs',
+    );
+  const c = compileFile(readSource(path));
+  if (printDiagnostics(io, c.diagnostics)) return 1;
+  const fn = selectKernel(c, path, v.kernel);
+  const grad = gradList(v.grad);
+  checkGrads(fn, grad);
+
+  const file = v.inputs !== undefined ? readInputs(v.inputs) : undefined;
+  const sets = new Map((v.set ?? []).map((s) => parseAssignment('--set', s)));
+  const cot = parseCotangents(fn, v.cotangent ?? [], file, v.inputs ?? '');
+  const explicit = v.dims !== undefined ? parseDims(v.dims) : new Map<string, number>();
+  const random = v.dims !== undefined ? randomFor(fn, explicit, v.seed) : new Map<string, Tensor>();
+  const loaded = loadInputs(
+    fn,
+    file,
+    v.inputs ?? '',
+    sets,
+    new Set(cot.tensorNames.values()),
+    random,
+  );
+  printDiagnostics(io, loaded.warnings);
+  const sizes = bindDims(fn, loaded.shapes, explicit);
+  const inputs = loaded.tensors;
+  for (const [result, tensorName] of cot.tensorNames) {
+    const t = fileTensor(file, tensorName, v.inputs ?? '', fn, result, sizes);
+    inputs.set(`cotangent.${result}`, t);
+  }
+
+  const r: RunResult = runCpu({ fn, inputs, sizes, grad, cotangents: cot.map });
+  const rows = rowDims(fn);
+  const chunkRows = rows.reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
+  const meta = { backend, chunkRows, chunks: 1, passes: 1 };
+  if (v.out !== undefined) writeAtomically(v.out, resultsFile(fn, r));
+  if (v.json) io.out(JSON.stringify(runJson(fn, r, meta)) + '\n');
+  else io.out(formatRun(fn, r, sizes, meta, v.out));
+  return 0;
+}
+
+/** Seeded random tensors for `--dims`, which must size every dim of the kernel. */
+function randomFor(
+  fn: IrFunction,
+  sizes: ReadonlyMap<string, number>,
+  seedText: string | undefined,
+): Map<string, Tensor> {
+  const missing = fn.dims.filter((d) => !sizes.has(d));
+  if (missing.length)
+    throw new UsageError(
+      `--dims must size every dim of \`${fn.name}\`; missing ${missing.join(', ')} (e.g. --dims ${fn.dims.map((d) => `${d}=8`).join(',')})`,
+    );
+  const seed = seedText === undefined ? 0 : Number(seedText);
+  if (!Number.isSafeInteger(seed))
+    throw new UsageError(`--seed must be an integer, got \`${seedText}\``);
+  return randomInputs(fn, sizes, seed);
+}
+
+function checkGrads(fn: IrFunction, grad: readonly string[]): void {
+  for (const g of grad) {
+    const p = fn.params.find((q) => q.name === g);
+    if (!p)
+      throw new UserError({
+        severity: 'error',
+        code: 'P0301',
+        message: `--grad ${g}: \`${fn.name}\` has no parameter \`${g}\``,
+        notes: [`parameters: ${fn.params.map((q) => q.name).join(', ')}`],
+      });
+    if (!isFloat(p.dtype))
+      throw new UserError({
+        severity: 'error',
+        code: 'P0301',
+        message: `--grad ${g}: parameter \`${g}\` is ${typeText(p)}; only floating parameters have gradients`,
+      });
+  }
+}
+
+function readInputs(path: string): SafetensorsFile {
+  let buf: Uint8Array;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return readSafetensors(buf, path);
+}
+
+/** `--cotangent NAME=V`: a number, or the name of a tensor in the inputs file. */
+function parseCotangents(
+  fn: IrFunction,
+  specs: readonly string[],
+  file: SafetensorsFile | undefined,
+  path: string,
+): { map: Map<string, Cotangent>; tensorNames: Map<string, string> } {
+  const map = new Map<string, Cotangent>();
+  const tensorNames = new Map<string, string>();
+  for (const s of specs) {
+    const [name, value] = parseAssignment('--cotangent', s);
+    if (!fn.results.some((r) => r.name === name))
+      throw new UserError({
+        severity: 'error',
+        code: 'P0405',
+        message: `--cotangent ${name}: \`${fn.name}\` has no result \`${name}\``,
+        notes: [`results: ${fn.results.map((r) => r.name).join(', ')}`],
+      });
+    const num = /^[+-]?inf$/i.test(value)
+      ? value.startsWith('-')
+        ? -Infinity
+        : Infinity
+      : Number(value);
+    if (value !== '' && !Number.isNaN(num)) map.set(name, { kind: 'const', value: num });
+    else {
+      if (!file?.tensors.has(value))
+        throw new UserError({
+          severity: 'error',
+          code: 'P0401',
+          message: `--cotangent ${name}=${value}: \`${value}\` is neither a number nor a tensor in ${path || 'the inputs (none given)'}`,
+        });
+      map.set(name, { kind: 'tensor' });
+      tensorNames.set(name, value);
+    }
+  }
+  return { map, tensorNames };
+}
+
+/** A cotangent tensor from the inputs file, checked against its result's shape. */
+function fileTensor(
+  file: SafetensorsFile | undefined,
+  name: string,
+  path: string,
+  fn: IrFunction,
+  result: string,
+  sizes: ReadonlyMap<string, number>,
+): Tensor {
+  const st = file?.tensors.get(name);
+  const node = fn.nodes[fn.results.find((r) => r.name === result)?.node ?? -1];
+  if (!st || !node) throw new UsageError(`missing cotangent tensor ${name}`);
+  const want = node.dims.map((d) => sizes.get(d) ?? 0);
+  if (st.shape.join() !== want.join())
+    throw new UserError({
+      severity: 'error',
+      code: 'P0408',
+      message: `cotangent \`${name}\` for result \`${result}\` has shape [${st.shape.join(', ')}], but \`${result}\` is ${typeText(node)} = [${want.join(', ')}]`,
+    });
+  if (!['F32', 'F64', 'BF16', 'F16'].includes(st.dtype))
+    throw new UserError({
+      severity: 'error',
+      code: 'P0402',
+      message: `cotangent \`${name}\` is ${st.dtype}; a cotangent must be a floating tensor`,
+    });
+  return { dtype: 'f32', dims: node.dims, shape: st.shape, data: decodeToF64(st, path) };
+}
+
+/** Writes through a temporary file and a rename, so a failed run leaves no partial output. */
+function writeAtomically(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}

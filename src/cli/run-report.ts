@@ -1,0 +1,100 @@
+import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import { typeText } from '../ir/print.ts';
+import type { IrFunction } from '../ir/types.ts';
+import type { RunResult } from '../run/run-cpu.ts';
+
+export interface RunMeta {
+  readonly backend: string;
+  readonly chunkRows: number;
+  readonly chunks: number;
+  readonly passes: number;
+}
+
+/** Scalars as numbers (NaN/±inf as strings, which JSON lacks), tensors by shape. */
+function jsonValue(t: Tensor): number | string | { shape: number[] } {
+  if (t.dims.length) return { shape: [...t.shape] };
+  const v = t.data[0] ?? 0;
+  return Number.isFinite(v) ? v : String(v);
+}
+
+function hasNonFinite(t: Tensor): boolean {
+  for (const v of t.data) if (!Number.isFinite(v)) return true;
+  return false;
+}
+
+/** L2 norm, the usual one-number summary of a gradient. */
+export function norm(t: Tensor): number {
+  let s = 0;
+  for (const v of t.data) s += v * v;
+  return Math.sqrt(s);
+}
+
+/** The `--json` object of spec §9, plus gradient norms and the values that are not finite. */
+export function runJson(fn: IrFunction, r: RunResult, meta: RunMeta): Record<string, unknown> {
+  const outputs: Record<string, unknown> = {};
+  for (const [k, t] of r.outputs) outputs[k] = jsonValue(t);
+  for (const [k, t] of r.grads) outputs[`grad.${k}`] = jsonValue(t);
+  const nonFinite = [
+    ...[...r.outputs].filter(([, t]) => hasNonFinite(t)).map(([k]) => k),
+    ...[...r.grads].filter(([, t]) => hasNonFinite(t)).map(([k]) => `grad.${k}`),
+  ];
+  return {
+    kernel: fn.name,
+    outputs,
+    gradNorms: Object.fromEntries([...r.grads].map(([k, t]) => [`grad.${k}`, norm(t)])),
+    nonFinite,
+    ...meta,
+    peakBytes: r.peakBytes,
+    ms: Math.round(r.ms * 1000) / 1000,
+  };
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u ? v.toFixed(1) : v} ${units[u]}`;
+}
+
+function summary(t: Tensor): string {
+  if (!t.dims.length) return String(t.data[0]);
+  let lo = Infinity;
+  let hi = -Infinity;
+  let s = 0;
+  for (const v of t.data) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+    s += v;
+  }
+  const mean = t.data.length ? s / t.data.length : NaN;
+  return `${typeText(t)} [${t.shape.join(', ')}]  mean ${fmt(mean)}  min ${fmt(lo)}  max ${fmt(hi)}`;
+}
+
+const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(6) : String(v));
+
+/** The human-readable report of a run. */
+export function formatRun(
+  fn: IrFunction,
+  r: RunResult,
+  sizes: DimSizes,
+  meta: RunMeta,
+  out?: string,
+): string {
+  const dims = [...sizes].map(([d, n]) => `${d}=${n}`).join(' ');
+  const lines = [`${fn.name}  (${dims}, backend ${meta.backend})`];
+  const width = Math.max(
+    ...[...r.outputs.keys(), ...[...r.grads.keys()].map((k) => `grad.${k}`)].map((k) => k.length),
+  );
+  for (const [k, t] of r.outputs) lines.push(`  ${k.padEnd(width)} = ${summary(t)}`);
+  for (const [k, t] of r.grads)
+    lines.push(`  ${`grad.${k}`.padEnd(width)} : ${summary(t)}  ‖·‖ ${fmt(norm(t))}`);
+  lines.push(
+    `  ${meta.chunks} chunk${meta.chunks === 1 ? '' : 's'} of ${meta.chunkRows} rows, ${meta.passes} pass${meta.passes === 1 ? '' : 'es'}, peak ${formatBytes(r.peakBytes)}, ${r.ms.toFixed(1)} ms`,
+  );
+  if (out) lines.push(`  wrote ${out}`);
+  return lines.join('\n') + '\n';
+}

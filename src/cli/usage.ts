@@ -1,0 +1,20 @@
+/** Bad command-line usage: printed with the usage text, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE = `projc — compile reduce(f, X @ W) programs into chunked, differentiated GPU kernels
+
+usage:
+  projc check FILE...                                   parse and type-check
+  projc ir FILE [--kernel K] [--grad X,W]               print the forward and backward IR
+  projc run FILE [--kernel K] (--inputs IN.safetensors | --dims N=..,H=.. [--seed S])
+           [--set NAME=VALUE]... [--grad X,W] [--cotangent NAME=V]...
+           [--backend cpu] [--out OUT.safetensors] [--json]
+
+exit codes: 0 success, 1 a diagnosed error in the program or inputs, 2 bad usage,
+            3 an internal error of projc (a bug: please report it)
+`;

@@ -1,0 +1,203 @@
+import type { Attrs, DType, Op } from '../ir/types.ts';
+import type { Span } from '../diagnostics/source.ts';
+import type { Arg, Value } from './values.ts';
+
+/** How a built-in's operations are emitted; implemented by the expression elaborator. */
+export interface Lowering {
+  /** Applies a primitive to value arguments (literals adapt), reporting type errors. */
+  apply(op: Op, args: readonly Arg[], attrs: Attrs, span: Span): Value;
+  /** The dtype of a value, undefined for untyped literals and errors. */
+  dtypeOf(v: Value): DType | undefined;
+  /** The dims of a value (`[]` for literals). */
+  dimsOf(v: Value): readonly string[];
+  /** Reports a user error at `span`. */
+  error(span: Span, code: 'P0203' | 'P0211', message: string, help?: string[]): Value;
+}
+
+/**
+ * The shape of a built-in's argument list: value arguments, then either exactly one dim,
+ * or any number of dims (`dims*`: none means all of the value's dims).
+ */
+export interface Builtin {
+  readonly name: string;
+  readonly values: number;
+  readonly dims: 'none' | 'one' | 'many';
+  readonly signature: string;
+  readonly doc: string;
+  lower(l: Lowering, args: readonly Arg[], dims: readonly string[], span: Span): Value;
+}
+
+function unary(name: string, op: Op, doc: string): Builtin {
+  return {
+    name,
+    values: 1,
+    dims: 'none',
+    signature: `${name}(x)`,
+    doc,
+    lower: (l, args, _d, span) => l.apply(op, args, {}, span),
+  };
+}
+
+function elementwise(name: string, op: Op, arity: number, signature: string, doc: string): Builtin {
+  return {
+    name,
+    values: arity,
+    dims: 'none',
+    signature,
+    doc,
+    lower: (l, args, _d, span) => l.apply(op, args, {}, span),
+  };
+}
+
+/** Reductions over the named dims; with none, over every dim of the value. */
+function reduction(name: string, op: Op, doc: string): Builtin {
+  return {
+    name,
+    values: 1,
+    dims: 'many',
+    signature: `${name}(x, d, ...)`,
+    doc,
+    lower: (l, args, dims, span) => {
+      const x = args[0];
+      if (!x) return { kind: 'error' };
+      const axes = dims.length ? dims : l.dimsOf(x.value);
+      return l.apply(op, [x], { axes }, span);
+    },
+  };
+}
+
+function cast(to: DType): Builtin {
+  return {
+    name: to,
+    values: 1,
+    dims: 'none',
+    signature: `${to}(x)`,
+    doc:
+      to === 'bool'
+        ? 'x != 0'
+        : to === 'i32'
+          ? 'to i32, truncating toward zero'
+          : to === 'f32'
+            ? 'to f32 (bool gives 0.0 / 1.0)'
+            : `round to ${to} precision (the value stays f32 in arithmetic)`,
+    lower: (l, args, _d, span) => l.apply('cast', args, { to }, span),
+  };
+}
+
+const list: Builtin[] = [
+  unary('exp', 'exp', 'e^x'),
+  unary('log', 'log', 'natural logarithm'),
+  unary('log1p', 'log1p', 'log(1 + x), accurate near 0'),
+  unary('expm1', 'expm1', 'e^x − 1, accurate near 0'),
+  unary('sqrt', 'sqrt', 'square root'),
+  unary('rsqrt', 'rsqrt', '1 / sqrt(x)'),
+  unary('abs', 'abs', "|x|; abs'(0) = 0"),
+  unary('tanh', 'tanh', 'hyperbolic tangent'),
+  unary('sigmoid', 'sigmoid', '1 / (1 + e^−x)'),
+  unary('softplus', 'softplus', 'log(1 + e^x), without overflow'),
+  unary('relu', 'relu', "max(x, 0); relu'(0) = 0"),
+  elementwise(
+    'maximum',
+    'maximum',
+    2,
+    'maximum(a, b)',
+    'elementwise max; ties split the gradient evenly',
+  ),
+  elementwise(
+    'minimum',
+    'minimum',
+    2,
+    'minimum(a, b)',
+    'elementwise min; ties split the gradient evenly',
+  ),
+  elementwise(
+    'clamp',
+    'clamp',
+    3,
+    'clamp(x, lo, hi)',
+    'min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi',
+  ),
+  elementwise('where', 'where', 3, 'where(c, a, b)', 'a where the bool c holds, else b'),
+  reduction('sum', 'sum', 'Σ over the dims'),
+  reduction('max', 'max', 'max over the dims; ties split the gradient evenly'),
+  reduction('min', 'min', 'min over the dims; ties split the gradient evenly'),
+  reduction('logsumexp', 'logsumexp', 'log Σ e^x over the dims, max-shifted'),
+  {
+    name: 'mean',
+    values: 1,
+    dims: 'many',
+    signature: 'mean(x, d, ...)',
+    doc: 'sum(x, d, ...) / (the number of elements summed)',
+    lower: (l, args, dims, span) => {
+      const x = args[0];
+      if (!x) return { kind: 'error' };
+      if (l.dtypeOf(x.value) === 'i32')
+        return l.error(x.span, 'P0211', '`mean` is not defined for i32', [
+          'cast first: `mean(f32(x), ...)`',
+        ]);
+      const axes = dims.length ? dims : l.dimsOf(x.value);
+      const s = l.apply('sum', [x], { axes }, span);
+      const n = l.apply('size', [], { axes }, span);
+      return l.apply(
+        'div',
+        [
+          { value: s, span },
+          { value: n, span },
+        ],
+        {},
+        span,
+      );
+    },
+  },
+  {
+    name: 'count',
+    values: 1,
+    dims: 'many',
+    signature: 'count(c, d, ...)',
+    doc: 'sum(f32(c), d, ...): how many elements of the bool c hold',
+    lower: (l, args, dims, span) => {
+      const c = args[0];
+      if (!c) return { kind: 'error' };
+      const t = l.dtypeOf(c.value);
+      if (t !== undefined && t !== 'bool')
+        return l.error(c.span, 'P0203', `\`count\` needs a bool, found ${t}`, [
+          'compare to make a bool, e.g. `count(x != 0, N)`',
+        ]);
+      const axes = dims.length ? dims : l.dimsOf(c.value);
+      const f = l.apply('cast', [c], { to: 'f32' }, span);
+      return l.apply('sum', [{ value: f, span }], { axes }, span);
+    },
+  },
+  {
+    name: 'gather',
+    values: 2,
+    dims: 'one',
+    signature: 'gather(x, idx, d)',
+    doc: 'x at position idx along d (0 outside [0, size(d)))',
+    lower: (l, args, dims, span) => l.apply('gather', args, { dim: dims[0] ?? '' }, span),
+  },
+  {
+    name: 'index',
+    values: 0,
+    dims: 'one',
+    signature: 'index(d)',
+    doc: 'i32[d] holding 0 .. size(d) − 1',
+    lower: (l, _args, dims, span) => l.apply('index', [], { dim: dims[0] ?? '' }, span),
+  },
+  {
+    name: 'size',
+    values: 0,
+    dims: 'many',
+    signature: 'size(d, ...)',
+    doc: 'the product of the sizes of the dims, as f32 (a projc addition)',
+    lower: (l, _args, dims, span) => l.apply('size', [], { axes: dims }, span),
+  },
+  cast('f32'),
+  cast('f16'),
+  cast('bf16'),
+  cast('i32'),
+  cast('bool'),
+];
+
+/** Every built-in function by name. Composite helpers live in the prelude instead. */
+export const BUILTINS: ReadonlyMap<string, Builtin> = new Map(list.map((b) => [b.name, b]));
