@@ -60,6 +60,7 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
     inputs.set(`cotangent.${result}`, t);
   }
 
+  if (grad.length) warnZeroCotangents(fn, cot.map, io);
   const r: RunResult = runCpu({ fn, inputs, sizes, grad, cotangents: cot.map });
   const rows = rowDims(fn);
   const chunkRows = rows.reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
@@ -85,6 +86,24 @@ function randomFor(
   if (!Number.isSafeInteger(seed))
     throw new UsageError(`--seed must be an integer, got \`${seedText}\``);
   return randomInputs(fn, sizes, seed);
+}
+
+/** Spec §7 gives results other than a lone scalar a zero cotangent: say so when that zeroes everything. */
+function warnZeroCotangents(fn: IrFunction, cot: ReadonlyMap<string, Cotangent>, io: Io): void {
+  const lone = fn.results.length === 1 && fn.nodes[fn.results[0]?.node ?? -1]?.dims.length === 0;
+  const live = [...cot.values()].some(
+    (c) => c.kind === 'tensor' || (c.kind === 'const' && c.value !== 0),
+  );
+  if (lone || live) return;
+  printDiagnostics(io, [
+    {
+      severity: 'warning',
+      code: 'P0301',
+      message: `every result of \`${fn.name}\` has cotangent 0, so every gradient is 0`,
+      notes: ['only a kernel with a single scalar result has the default cotangent 1 (spec §7)'],
+      help: [`pass one, e.g. --cotangent ${fn.results[0]?.name ?? 'out'}=1`],
+    },
+  ]);
 }
 
 function checkGrads(fn: IrFunction, grad: readonly string[]): void {

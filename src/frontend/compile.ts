@@ -3,7 +3,7 @@ import type { SourceFile } from '../diagnostics/source.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
 import { compact } from '../ir/compact.ts';
 import type { IrFunction } from '../ir/types.ts';
-import type { Decl, FnDecl, KernelDecl, Program } from './ast.ts';
+import type { Decl, FnDecl, Program } from './ast.ts';
 import { BUILTINS } from './builtins.ts';
 import { DiagnosticSink } from './diagnostics-sink.ts';
 import { elaborateKernel } from './elaborate-kernel.ts';
@@ -71,12 +71,29 @@ export function compileFile(file: SourceFile): CompiledFile {
       else fns.set(d.name.name, d);
     }
   }
-  for (const d of program.decls) if (d.kind === 'fn') checkFnNames(d, fns, sink);
+  // A declaration holding a syntax error lost part of its text to recovery: checking it
+  // would only report the follow-on damage (names whose assignment was dropped).
+  const syntaxErrors = parsed.diagnostics.filter(
+    (d) => d.severity === 'error' && d.span?.file === file,
+  );
+  const broken = new Set(
+    program.decls.filter((d) =>
+      syntaxErrors.some(
+        (e) => e.span && e.span.start >= d.span.start && e.span.start <= d.span.end,
+      ),
+    ),
+  );
+  for (const d of program.decls) if (d.kind === 'fn' && !broken.has(d)) checkFnNames(d, fns, sink);
   const kernels = new Map<string, IrFunction>();
   for (const d of program.decls) {
-    if (d.kind !== 'kernel' || seen.get(d.name.name) !== d) continue;
+    if (d.kind !== 'kernel' || seen.get(d.name.name) !== d || broken.has(d)) continue;
     const before = sink.errorCount;
-    const fn = elaborateKernel(d as KernelDecl, fns, sink);
+    const fn = elaborateKernel(
+      d,
+      fns,
+      sink,
+      new Set([...broken].filter((b): b is FnDecl => b.kind === 'fn')),
+    );
     if (sink.errorCount === before) kernels.set(fn.name, compact(fn));
   }
   const diagnostics = [...sink.list].sort((a, b) => (a.span?.start ?? 0) - (b.span?.start ?? 0));

@@ -24,6 +24,8 @@ export interface ElabContext {
   readonly sink: DiagnosticSink;
   /** User fns and the prelude's; user fns shadow the prelude. */
   readonly fns: ReadonlyMap<string, FnDecl>;
+  /** fns with syntax errors: calls to them are silently invalid (the syntax error says it all). */
+  readonly broken: ReadonlySet<FnDecl>;
   /** The fns being inlined, outermost first, to report recursion and call sites. */
   readonly calls: { name: string; span: Span }[];
   /** Elaborates a fn body in a fresh scope; provided by the statement elaborator. */
@@ -252,6 +254,7 @@ export class ExprElaborator implements Lowering {
   }
 
   private callFn(fn: FnDecl, e: Extract<Expr, { kind: 'call' }>): Value {
+    if (this.ctx.broken.has(fn)) return ERROR;
     if (e.args.length !== fn.args.length)
       return this.report(
         'P0106',

@@ -21,6 +21,7 @@ export function elaborateKernel(
   k: KernelDecl,
   fns: ReadonlyMap<string, FnDecl>,
   sink: DiagnosticSink,
+  broken: ReadonlySet<FnDecl> = new Set(),
 ): IrFunction {
   const b = new GraphBuilder();
   const labels = new Map<number, string>();
@@ -29,6 +30,7 @@ export function elaborateKernel(
     b,
     sink,
     fns,
+    broken,
     calls: [],
     inline: (fn, scope, callSpan) => inlineFn(ctx, fn, scope, callSpan),
   };

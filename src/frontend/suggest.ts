@@ -19,7 +19,8 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   const limit = Math.max(1, Math.floor(name.length / 3));
   for (const c of candidates) {
     const d = c.toLowerCase() === name.toLowerCase() ? 0 : editDistance(name, c);
-    if (d < bestD && d <= limit) {
+    // A one-letter name is a different name, not a typo of another one-letter name.
+    if (d < bestD && d <= limit && d < name.length) {
       best = c;
       bestD = d;
     }

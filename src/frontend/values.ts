@@ -22,10 +22,11 @@ export interface Arg {
 
 /**
  * Turns the literal operands of one operation into constants of the class of its first
- * typed operand: i32 when that is i32 and the literal is an integer, else f32.
+ * numeric operand: i32 when that is i32 and the literal is an integer, else f32. A bool
+ * operand (the condition of `where`) does not count: `where(c, t, 0)` with `t: i32` is i32.
  */
 export function materialize(b: GraphBuilder, args: readonly Value[]): (number | undefined)[] {
-  const typed = args.find((a) => a.kind === 'node');
+  const typed = args.find((a) => a.kind === 'node' && b.node(a.id).dtype !== 'bool');
   const dtype = typed?.kind === 'node' ? b.node(typed.id).dtype : 'f32';
   return args.map((a) => {
     if (a.kind === 'node') return a.id;
