@@ -5,8 +5,9 @@ import { didYouMean } from './suggest.ts';
 
 /**
  * Checks the names in a fn body before any call inlines it, so that a typo in an unused
- * fn is still reported: every name must be an argument or an earlier assignment, and every
- * callee a fn or built-in. Types are checked per call, when the arguments are known.
+ * fn is still reported: every name must be an argument or an earlier assignment, every
+ * callee a fn or built-in, and the body must end with its only `return`. Types are checked
+ * per call, when the arguments are known.
  */
 export function checkFnNames(
   fn: FnDecl,
@@ -50,8 +51,24 @@ export function checkFnNames(
     }
   };
   const stmts: readonly Stmt[] = fn.body;
-  for (const s of stmts) {
+  stmts.forEach((s, i) => {
     visit(s.value);
     if (s.kind === 'assign') known.add(s.target.name);
-  }
+    else if (i !== stmts.length - 1)
+      sink.push({
+        severity: 'error',
+        code: 'P0109',
+        message: '`return` must be the last statement',
+        span: s.span,
+      });
+  });
+  // Reported here too (inlining reports it per call), so that an uncalled fn is checked.
+  if (!stmts.some((s) => s.kind === 'return'))
+    sink.push({
+      severity: 'error',
+      code: 'P0108',
+      message: `fn \`${fn.name.name}\` has no \`return\``,
+      span: fn.name.span,
+      help: ['end the body with `return EXPR`'],
+    });
 }

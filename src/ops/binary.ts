@@ -31,8 +31,9 @@ export const mul = elementwise({
   doc: 'a · b',
   arity: 2,
   domain: 'numeric',
-  // i32 products wrap like the GPU's 32-bit multiply
   f: (a, b) => a * b,
+  // i32 products wrap like the GPU's 32-bit multiply; a * b can exceed 2^53 and lose bits.
+  fI32: (a, b) => Math.imul(a, b),
   vjp: (e, n, g) => [() => e.op('mul', [g, input(n, 1)]), () => e.op('mul', [g, input(n, 0)])],
 });
 

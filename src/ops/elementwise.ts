@@ -3,9 +3,16 @@ import type { Attrs, Node, Op } from '../ir/types.ts';
 import { elementwiseInfer, type Domain } from './dtype-rules.ts';
 import type { EvalFn, InferResult, OpRecord, ValueType, VjpRule } from './record.ts';
 
-/** Evaluates an elementwise op by broadcasting its operands by dim name. */
-export function evalElementwise(f: (...xs: number[]) => number): EvalFn {
+/**
+ * Evaluates an elementwise op by broadcasting its operands by dim name; `fI32`, when given,
+ * replaces `f` on i32 results (where float64 arithmetic would not wrap exactly).
+ */
+export function evalElementwise(
+  fAny: (...xs: number[]) => number,
+  fI32?: (...xs: number[]) => number,
+): EvalFn {
   return (args, node, sizes) => {
+    const f = node.dtype === 'i32' && fI32 ? fI32 : fAny;
     const out = makeTensor(node.dtype, node.dims, sizes);
     const strides = args.map((a) => stridesIn(a, node.dims));
     const datas = args.map((a) => a.data);
@@ -37,6 +44,8 @@ export interface ElementwiseSpec {
   /** Overrides the default dtype rule (e.g. `where`, whose condition is bool). */
   readonly infer?: (args: readonly ValueType[], attrs: Attrs) => InferResult;
   readonly f: (...xs: number[]) => number;
+  /** The i32 version of `f`, when `f` in float64 followed by `| 0` is not exact. */
+  readonly fI32?: (...xs: number[]) => number;
   readonly vjp: VjpRule | 'none';
 }
 
@@ -47,7 +56,7 @@ export function elementwise(s: ElementwiseSpec): OpRecord {
     doc: s.doc,
     arity: s.arity,
     infer,
-    eval: evalElementwise(s.f),
+    eval: evalElementwise(s.f, s.fI32),
     vjp: s.vjp,
     scalar: s.f,
   };

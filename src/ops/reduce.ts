@@ -47,7 +47,9 @@ function evalReduce(fold: (xs: Float64Array) => number): EvalFn {
       forEachIndex(inner, [innerStrides], (k, [o]) => {
         scratch[k] = x.data[(base ?? 0) + (o ?? 0)] ?? 0;
       });
-      out.data[flat] = fold(scratch);
+      // i32 sums wrap to 32 bits like the GPU's (exact in float64 below 2^21 elements).
+      out.data[flat] =
+        node.op === 'sum' && node.dtype === 'i32' ? fold(scratch) | 0 : fold(scratch);
     });
     return out;
   };
