@@ -1,0 +1,106 @@
+import type { Cotangent } from '../autodiff/differentiate.ts';
+import { differentiate } from '../autodiff/differentiate.ts';
+import type { Dim, IrFunction } from '../ir/types.ts';
+import { assignBuffers } from './buffers.ts';
+import { splitRowReductions } from './canonicalize.ts';
+import { classify } from './classify.ts';
+import { rowDimsOf } from './rows.ts';
+import { sweepStages } from './stages.ts';
+import { assignSweeps } from './sweeps.ts';
+import type { ChunkPlan, Stage, Sweep } from './types.ts';
+
+const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
+
+export interface PlanRequest {
+  /** The kernel as written (forward). */
+  readonly kernel: IrFunction;
+  /** Parameters to differentiate; empty for a forward-only plan. */
+  readonly grad?: readonly string[];
+  /** Cotangents of the results (spec §7 defaults otherwise). */
+  readonly cotangents?: ReadonlyMap<string, Cotangent>;
+  /** Compute only the gradients (the backward of forward/backward), not the results. */
+  readonly gradientsOnly?: boolean;
+}
+
+/** The program a plan runs, and the plan. */
+export interface Planned {
+  readonly fn: IrFunction;
+  readonly plan: ChunkPlan;
+}
+
+/**
+ * Plans a kernel: derives the backward program if gradients are asked for, then schedules
+ * the joint graph into sweeps over row chunks (see docs/runtime.md). The plan is data;
+ * results never depend on it.
+ */
+export function planKernel(req: PlanRequest): Planned {
+  const rows = rowDimsOf(req.kernel);
+  let fn = req.grad?.length
+    ? differentiate(req.kernel, { wrt: req.grad, cotangents: req.cotangents ?? new Map() })
+    : req.kernel;
+  if (req.gradientsOnly)
+    fn = { ...fn, results: fn.results.filter((r) => r.name.startsWith('grad.')) };
+  fn = splitRowReductions(fn, rows);
+  return { fn, plan: schedule(fn, rows) };
+}
+
+/** Schedules a graph whose row dims are known. */
+export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
+  const classes = classify(fn, rows);
+  const a = assignSweeps(fn, classes);
+  const sweeps: Sweep[] = [];
+  const allStages: Stage[][] = [];
+  for (let s = 0; s < a.count; s++) {
+    const rowIds = [...a.rows]
+      .filter(([, set]) => set.has(s))
+      .map(([id]) => id)
+      .sort((x, y) => x - y);
+    const carried = [...a.carried]
+      .filter(([, w]) => w === s)
+      .map(([id]) => id)
+      .sort((x, y) => x - y);
+    const { stages } = sweepStages(fn, classes, rowIds, carried);
+    allStages.push(stages);
+    const projections = stages.filter(
+      (st) => st.kind === 'matmul' && readsWeight(fn, st.node, rows),
+    ).length;
+    sweeps.push({ index: s, rows: rowIds, carried, stages, projections });
+  }
+  const results = new Set(fn.results.map((r) => r.node));
+  // Post and invariant reductions are computed whole between sweeps; results that are not
+  // row or carried values are written by the epilogue.
+  const globals = fn.nodes
+    .filter(
+      (n) =>
+        (classes.get(n.id) === 'post' || classes.get(n.id) === 'invariant') && REDUCTIONS.has(n.op),
+    )
+    .map((n) => ({
+      node: n.id,
+      before:
+        classes.get(n.id) === 'invariant' ? 0 : Math.min(a.count, a.postNeed.get(n.id) ?? a.count),
+    }));
+  const epilogue = fn.results
+    .map((r) => r.node)
+    .filter(
+      (id) =>
+        classes.get(id) !== 'row' && !(classes.get(id) === 'carried' && fn.nodes[id]?.op === 'dot'),
+    );
+  const { buffers, sweeps: withStores } = assignBuffers(fn, classes, sweeps, results, rows);
+  return {
+    kernel: fn.name,
+    rows,
+    classes,
+    sweeps: withStores,
+    epilogue: [...new Set(epilogue)],
+    buffers,
+    globals,
+  };
+}
+
+/** A product that reads a weight (a parameter without row dims) is a projection: the costly part. */
+function readsWeight(fn: IrFunction, id: number, rows: readonly Dim[]): boolean {
+  return (fn.nodes[id]?.inputs ?? []).some((i) => {
+    const x = fn.nodes[i];
+    return x?.op === 'param' && x.dims.length > 0 && !x.dims.some((d) => rows.includes(d));
+  });
+}

@@ -1,0 +1,90 @@
+import { UserError } from '../diagnostics/diagnostic.ts';
+import { nodeText } from '../ir/print.ts';
+import type { Dim, IrFunction, Node } from '../ir/types.ts';
+import type { ValueClass } from './types.ts';
+
+const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
+
+export function hasAll(dims: readonly Dim[], rows: readonly Dim[]): boolean {
+  return rows.length > 0 && rows.every((r) => dims.includes(r));
+}
+
+/** A value that cannot be scheduled chunk by chunk: names the value and the reason (spec §8). */
+export function notChunkable(fn: IrFunction, rows: readonly Dim[], n: Node, why: string): never {
+  const label = fn.labels?.get(n.id);
+  throw new UserError({
+    severity: 'error',
+    code: 'P0302',
+    message: `\`${fn.name}\` cannot be run chunked: ${label ? `\`${label}\` (${nodeText(n)})` : nodeText(n)} ${why}`,
+    notes: [
+      `the rows are [${rows.join(', ')}]: the dims of the projections' left operands besides the contracted one`,
+    ],
+  });
+}
+
+/**
+ * Classifies every node of a (joint) graph for the chunked schedule; see `ValueClass`.
+ * Throws P0302 for values the schedule cannot compute per chunk, saying which and why.
+ */
+export function classify(fn: IrFunction, rows: readonly Dim[]): Map<number, ValueClass> {
+  const cls = new Map<number, ValueClass>();
+  const fail = (n: Node, why: string): never => notChunkable(fn, rows, n, why);
+  for (const n of fn.nodes) {
+    const ins = n.inputs.map((i) => fn.nodes[i] as Node);
+    const inCls = n.inputs.map((i) => cls.get(i));
+    if (n.op === 'param') {
+      cls.set(n.id, 'input');
+      continue;
+    }
+    if (n.op === 'const' || n.op === 'size' || n.op === 'index') {
+      cls.set(n.id, hasAll(n.dims, rows) ? 'row' : 'invariant');
+      continue;
+    }
+    const rowInput = ins.some((x) => hasAll(x.dims, rows));
+    if (hasAll(n.dims, rows)) {
+      const extra = n.dims.filter((d) => !rows.includes(d));
+      if (extra.length > 1)
+        fail(
+          n,
+          `has dims [${n.dims.join(', ')}]: a per-row value may have at most one dim besides the rows`,
+        );
+      if (n.op === 'dot') {
+        const withRows = ins.filter((x) => hasAll(x.dims, rows));
+        if (withRows.length !== 1)
+          fail(
+            n,
+            'multiplies two per-row values; a projection multiplies per-row values by a weight',
+          );
+        const weight = ins.find((x) => !hasAll(x.dims, rows));
+        if (weight && weight.op !== 'param')
+          fail(n, 'reads a computed weight; the weight of a projection must be a parameter');
+      }
+      if (n.op === 'gather' && rows.includes(n.attrs.dim ?? '')) fail(n, 'gathers along a row dim');
+      cls.set(n.id, 'row');
+      continue;
+    }
+    if (rowInput && (REDUCTIONS.has(n.op) || n.op === 'dot')) {
+      const x = ins.find((i) => hasAll(i.dims, rows)) as Node;
+      const kept = rows.filter((r) => n.dims.includes(r));
+      if (kept.some((d, i) => d !== rows[i]))
+        fail(
+          n,
+          `keeps [${kept.join(', ')}] of the rows [${rows.join(', ')}]; a reduction over rows may keep only leading row dims`,
+        );
+      if (n.op === 'dot') {
+        if (kept.length) fail(n, 'contracts only some of the row dims');
+        if (ins.some((i) => !hasAll(i.dims, rows)))
+          fail(n, 'contracts rows of a value with a weight');
+      } else if (x.dims.some((d) => !rows.includes(d) && n.dims.includes(d)))
+        fail(
+          n,
+          'reduces a per-row vector over rows and keeps its vector dim (column sums are not supported)',
+        );
+      cls.set(n.id, 'carried');
+      continue;
+    }
+    if (rowInput) fail(n, `drops row dims from a per-row value with \`${n.op}\``);
+    cls.set(n.id, inCls.some((c) => c === 'carried' || c === 'post') ? 'post' : 'invariant');
+  }
+  return cls;
+}

@@ -1,0 +1,43 @@
+import { nodeText } from '../ir/print.ts';
+import type { IrFunction } from '../ir/types.ts';
+import type { ChunkPlan, Stage } from './types.ts';
+
+function stageText(fn: IrFunction, st: Stage): string {
+  const name = (id: number) => {
+    const l = fn.labels?.get(id);
+    return l ? `%${id} (${l})` : `%${id}`;
+  };
+  switch (st.kind) {
+    case 'matmul':
+      return `matmul   ${nodeText(fn.nodes[st.node]!)}`;
+    case 'row':
+      return `row      computes ${st.nodes.map(name).join(' ')}${st.stores.length ? `; stores ${st.stores.map(name).join(' ')}` : ''}`;
+    case 'carry':
+      return `carry    ${nodeText(fn.nodes[st.node]!)}`;
+  }
+}
+
+/** The chunk plan as text, for `projc ir` and `projc plan`. */
+export function printPlan(fn: IrFunction, plan: ChunkPlan): string {
+  const lines = [
+    `chunk plan of ${plan.kernel}: rows [${plan.rows.join(', ')}], ${plan.sweeps.length} sweep${plan.sweeps.length === 1 ? '' : 's'}`,
+  ];
+  for (const g of plan.globals.filter((x) => x.before === 0))
+    lines.push(`  before sweep 0: ${nodeText(fn.nodes[g.node]!)}`);
+  for (const sw of plan.sweeps) {
+    lines.push(
+      `  sweep ${sw.index} (${sw.projections} projection${sw.projections === 1 ? '' : 's'} per chunk), for each chunk of rows:`,
+    );
+    for (const st of sw.stages) lines.push(`    ${stageText(fn, st)}`);
+    for (const g of plan.globals.filter((x) => x.before === sw.index + 1))
+      lines.push(`  after sweep ${sw.index}: ${nodeText(fn.nodes[g.node]!)}`);
+  }
+  if (plan.epilogue.length)
+    lines.push(`  epilogue: ${plan.epilogue.map((id) => `%${id}`).join(' ')}`);
+  lines.push('  buffers:');
+  for (const b of plan.buffers)
+    lines.push(
+      `    ${b.name.padEnd(18)} ${b.home.padEnd(6)} ${b.role.padEnd(11)} ${b.dtype}[${b.dims.join(', ')}]${b.aliasOf ? ` (reuses ${b.aliasOf})` : ''}`,
+    );
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,78 @@
+import type { DType, Dim } from '../ir/types.ts';
+
+/**
+ * How a value of the joint graph is computed by the chunked schedule.
+ * - `input`: a parameter (or cotangent), uploaded whole.
+ * - `invariant`: no row dims and no carried value upstream (constants, sizes, scalars from
+ *   parameters): inlined wherever it is used.
+ * - `row`: has every row dim: computed per chunk of rows, in the sweeps that need it.
+ * - `carried`: a reduction over row dims (sum/max/min/logsumexp, or a `dot` contracting
+ *   rows such as dW) of row values: accumulated across the chunks of one sweep.
+ * - `post`: no complete set of row dims, computed from carried values: available once they
+ *   are complete (inlined where used, or written by the epilogue when it is a result).
+ */
+export type ValueClass = 'input' | 'invariant' | 'row' | 'carried' | 'post';
+
+/** One step of the work done for each chunk of rows, in order. */
+export type Stage =
+  /** A projection-shaped product: `dot` over the chunk (`z = Xc·Wᵀ`, `dXc = dz·W`, or `dW += dzᵀ·Xc`). */
+  | { readonly kind: 'matmul'; readonly node: number }
+  /**
+   * A fused row kernel: one workgroup per row computes `nodes` (row values) with loops over
+   * their inner dims and workgroup reductions, and writes the `stores`.
+   */
+  | { readonly kind: 'row'; readonly nodes: readonly number[]; readonly stores: readonly number[] }
+  /** Folds the chunk's per-row partials of a carried reduction into its accumulator. */
+  | { readonly kind: 'carry'; readonly node: number };
+
+export interface Sweep {
+  readonly index: number;
+  /** Row values computed in this sweep (each chunk), in id order. */
+  readonly rows: readonly number[];
+  /** Carried values accumulated over this sweep's chunks. */
+  readonly carried: readonly number[];
+  readonly stages: readonly Stage[];
+  /** Products recomputed per chunk that read a weight (`X·Wᵀ`-like): the costly part. */
+  readonly projections: number;
+}
+
+/**
+ * Where a materialized value lives on the device.
+ * - `chunk`: per chunk, `chunkRows` × the product of `inner` dims, f32, reused every chunk;
+ * - `arena`: a slot of the shared word arena (small tensors: inputs read by row kernels,
+ *   per-row partials, accumulators of row reductions, small results);
+ * - `own`: a buffer of its own (matmul operands and accumulators, big results).
+ */
+export type Home = 'chunk' | 'arena' | 'own';
+
+export interface PlanBuffer {
+  readonly name: string;
+  readonly home: Home;
+  /** The value stored: a node id of the joint graph. */
+  readonly node: number;
+  /** Storage dtype: inputs keep theirs (bf16 packed two per word); computed values are f32, i32 or bool. */
+  readonly dtype: DType;
+  /** The dims held; for `chunk` buffers the row dims stand for the chunk's rows. */
+  readonly dims: readonly Dim[];
+  readonly role: 'input' | 'value' | 'partial' | 'accumulator' | 'result';
+  /** For results: the result name (`out`, `grad.X`...). */
+  readonly result?: string;
+  /** A chunk buffer reusing the storage of another (dz overwriting z). */
+  readonly aliasOf?: string;
+}
+
+export interface ChunkPlan {
+  readonly kernel: string;
+  /** Row dims, flattened row-major in this order; chunks are ranges of flattened rows. */
+  readonly rows: readonly Dim[];
+  readonly classes: ReadonlyMap<number, ValueClass>;
+  readonly sweeps: readonly Sweep[];
+  /**
+   * Reductions of values without rows (post or invariant), computed whole before sweep
+   * `before` (= the number of sweeps: after the last one) into arena slots.
+   */
+  readonly globals: readonly { readonly node: number; readonly before: number }[];
+  /** Results that no sweep writes (post, invariant or carried reductions): the epilogue writes them. */
+  readonly epilogue: readonly number[];
+  readonly buffers: readonly PlanBuffer[];
+}
