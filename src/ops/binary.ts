@@ -12,6 +12,7 @@ export const add = elementwise({
   arity: 2,
   domain: 'numeric',
   f: (a, b) => a + b,
+  wgsl: ([a, b]) => `(${a} + ${b})`,
   vjp: (_e, _n, g) => [() => g, () => g],
 });
 
@@ -22,6 +23,7 @@ export const sub = elementwise({
   arity: 2,
   domain: 'numeric',
   f: (a, b) => a - b,
+  wgsl: ([a, b]) => `(${a} - ${b})`,
   vjp: (e, _n, g) => [() => g, () => e.op('neg', [g])],
 });
 
@@ -32,6 +34,7 @@ export const mul = elementwise({
   arity: 2,
   domain: 'numeric',
   f: (a, b) => a * b,
+  wgsl: ([a, b]) => `(${a} * ${b})`,
   // i32 products wrap like the GPU's 32-bit multiply; a * b can exceed 2^53 and lose bits.
   fI32: (a, b) => Math.imul(a, b),
   vjp: (e, n, g) => [() => e.op('mul', [g, input(n, 1)]), () => e.op('mul', [g, input(n, 0)])],
@@ -44,6 +47,7 @@ export const div = elementwise({
   arity: 2,
   domain: 'float',
   f: (a, b) => a / b,
+  wgsl: ([a, b]) => `(${a} / ${b})`,
   // ∂(a/b)/∂a = 1/b ; ∂(a/b)/∂b = -a/b²
   vjp: (e, n, g) => [
     () => e.op('div', [g, input(n, 1)]),
@@ -61,6 +65,7 @@ export const pow = elementwise({
   arity: 2,
   domain: 'float',
   f: Math.pow,
+  wgsl: ([a, b]) => `pow_(${a}, ${b})`,
   // PyTorch: ∂/∂a = b·a^(b-1), 0 where b = 0; ∂/∂b = y·log a, 0 where a = 0 and b ≥ 0.
   vjp: (e, n, g) => {
     const a = input(n, 0);
@@ -99,6 +104,7 @@ export const maximum = elementwise({
   arity: 2,
   domain: 'numeric',
   f: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  wgsl: ([a, b], n) => (n.dtype === 'i32' ? `max(${a}, ${b})` : `maximum_(${a}, ${b})`),
   vjp: (e, n, g) => {
     const [a, b] = [input(n, 0), input(n, 1)];
     return [
@@ -115,6 +121,7 @@ export const minimum = elementwise({
   arity: 2,
   domain: 'numeric',
   f: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+  wgsl: ([a, b], n) => (n.dtype === 'i32' ? `min(${a}, ${b})` : `minimum_(${a}, ${b})`),
   vjp: (e, n, g) => {
     const [a, b] = [input(n, 0), input(n, 1)];
     return [
@@ -138,6 +145,7 @@ function comparison(
     domain: op === 'eq' || op === 'ne' ? 'any' : 'numeric',
     result: 'bool',
     f: (a, b) => (f(a, b) ? 1 : 0),
+    wgsl: ([a, b]) => `(${a} ${name} ${b})`,
     vjp: 'none',
   });
 }
@@ -156,6 +164,7 @@ export const and = elementwise({
   arity: 2,
   domain: 'bool',
   f: (a, b) => (a && b ? 1 : 0),
+  wgsl: ([a, b]) => `(${a} && ${b})`,
   vjp: 'none',
 });
 
@@ -166,5 +175,6 @@ export const or = elementwise({
   arity: 2,
   domain: 'bool',
   f: (a, b) => (a || b ? 1 : 0),
+  wgsl: ([a, b]) => `(${a} || ${b})`,
   vjp: 'none',
 });

@@ -1,6 +1,6 @@
 import { roundToBf16, roundToF16 } from '../io/dtype-bits.ts';
 import { makeTensor, type DimSizes, type Tensor } from '../interp/tensor.ts';
-import type { Node } from '../ir/types.ts';
+import { isFloat, type DType, type Node } from '../ir/types.ts';
 
 /**
  * Cast semantics (PyTorch's): float → i32 truncates toward zero (NaN → 0), anything → bool
@@ -27,5 +27,23 @@ function castFn(to: Node['dtype']): (x: number) => number {
       return (x) => (Number.isFinite(x) ? Math.trunc(x) | 0 : 0);
     case 'bool':
       return (x) => (x !== 0 ? 1 : 0);
+  }
+}
+
+/** The WGSL of a cast from a value of dtype `from` (floats are f32 in WGSL) to `to`. */
+export function castWgsl(a: string, from: DType, to: DType): string {
+  const f = isFloat(from) ? 'float' : from;
+  const asF32 = f === 'bool' ? `select(0.0, 1.0, ${a})` : f === 'i32' ? `f32(${a})` : a;
+  switch (to) {
+    case 'f32':
+      return asF32;
+    case 'bf16':
+      return `round_bf16_(${asF32})`;
+    case 'f16':
+      return `round_f16_(${asF32})`;
+    case 'i32':
+      return f === 'bool' ? `select(0i, 1i, ${a})` : f === 'i32' ? a : `trunc_i32_(${a})`;
+    case 'bool':
+      return f === 'bool' ? a : f === 'i32' ? `(${a} != 0i)` : `(${a} != 0.0)`;
   }
 }

@@ -1,7 +1,7 @@
 import { forEachIndex, makeTensor, stridesIn, type Tensor } from '../interp/tensor.ts';
 import type { Attrs, Node, Op } from '../ir/types.ts';
 import { elementwiseInfer, type Domain } from './dtype-rules.ts';
-import type { EvalFn, InferResult, OpRecord, ValueType, VjpRule } from './record.ts';
+import type { EvalFn, InferResult, OpRecord, ValueType, VjpRule, WgslFn } from './record.ts';
 
 /**
  * Evaluates an elementwise op by broadcasting its operands by dim name; `fI32`, when given,
@@ -46,6 +46,7 @@ export interface ElementwiseSpec {
   readonly f: (...xs: number[]) => number;
   /** The i32 version of `f`, when `f` in float64 followed by `| 0` is not exact. */
   readonly fI32?: (...xs: number[]) => number;
+  readonly wgsl: WgslFn;
   readonly vjp: VjpRule | 'none';
 }
 
@@ -59,6 +60,7 @@ export function elementwise(s: ElementwiseSpec): OpRecord {
     eval: evalElementwise(s.f, s.fI32),
     vjp: s.vjp,
     scalar: s.f,
+    wgsl: s.wgsl,
   };
 }
 

@@ -38,6 +38,13 @@ export interface Emit {
  */
 export type VjpRule = (e: Emit, node: Node, g: number) => readonly ((() => number) | null)[];
 
+/**
+ * The WGSL expression of an elementwise op given its operands' expressions. Floats are
+ * `f32` in WGSL whatever their storage, i32 is `i32`, bool is `bool`; helper functions
+ * named `*_` come from codegen/wgsl-helpers.ts.
+ */
+export type WgslFn = (args: readonly string[], node: Node, inputs: readonly Node[]) => string;
+
 export type EvalFn = (args: readonly Tensor[], node: Node, sizes: DimSizes) => Tensor;
 
 /** One primitive: everything the compiler knows about it lives in this record. */
@@ -54,6 +61,8 @@ export interface OpRecord {
   readonly vjp: VjpRule | 'none';
   /** Scalar function of elementwise ops, also used for constant folding. */
   readonly scalar?: (...xs: number[]) => number;
+  /** The WGSL expression of elementwise ops (the fused row kernels inline them). */
+  readonly wgsl?: WgslFn;
 }
 
 export function ok(dtype: DType, dims: readonly Dim[]): InferResult {

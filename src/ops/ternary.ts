@@ -17,6 +17,7 @@ export const where = elementwise({
     return ok(v.dtype, broadcastDims(args));
   },
   f: (c, a, b) => (c ? a : b),
+  wgsl: ([c, a, b]) => `select(${b}, ${a}, ${c})`,
   // The gradient goes to the selected side only.
   vjp: (e, n, g) => {
     const c = input(n, 0);
@@ -32,6 +33,8 @@ export const clamp = elementwise({
   arity: 3,
   domain: 'numeric',
   f: (x, lo, hi) => Math.min(Math.max(x, lo), hi),
+  wgsl: ([x, lo, hi], n) =>
+    n.dtype === 'i32' ? `min(max(${x}, ${lo}), ${hi})` : `clamp_(${x}, ${lo}, ${hi})`,
   // PyTorch: x gets g where lo ≤ x ≤ hi; lo gets it where x < lo; hi where x > hi.
   vjp: (e, n, g) => {
     const [x, lo, hi] = [input(n, 0), input(n, 1), input(n, 2)];

@@ -1,5 +1,5 @@
 import { isFloat } from '../ir/types.ts';
-import { castEval } from './cast-eval.ts';
+import { castEval, castWgsl } from './cast-eval.ts';
 import { elementwise } from './elementwise.ts';
 import { fail, ok, type OpRecord } from './record.ts';
 
@@ -13,6 +13,7 @@ export const neg = elementwise({
   arity: 1,
   domain: 'numeric',
   f: (x) => -x,
+  wgsl: ([a]) => `(-${a})`,
   vjp: (e, _n, g) => [() => e.op('neg', [g])],
 });
 
@@ -23,6 +24,7 @@ export const exp = elementwise({
   arity: 1,
   domain: 'float',
   f: Math.exp,
+  wgsl: ([a]) => `exp(${a})`,
   // d/dx e^x = e^x
   vjp: (e, n, g) => [() => e.op('mul', [g, n.id])],
 });
@@ -34,6 +36,7 @@ export const log = elementwise({
   arity: 1,
   domain: 'float',
   f: Math.log,
+  wgsl: ([a]) => `log_(${a})`,
   // d/dx log x = 1/x
   vjp: (e, n, g) => [() => e.op('div', [g, input(n, 0)])],
 });
@@ -45,6 +48,7 @@ export const log1p = elementwise({
   arity: 1,
   domain: 'float',
   f: Math.log1p,
+  wgsl: ([a]) => `log1p_(${a})`,
   // d/dx log(1+x) = 1/(1+x)
   vjp: (e, n, g) => [() => e.op('div', [g, e.op('add', [input(n, 0), e.constant(1)])])],
 });
@@ -56,6 +60,7 @@ export const expm1 = elementwise({
   arity: 1,
   domain: 'float',
   f: Math.expm1,
+  wgsl: ([a]) => `expm1_(${a})`,
   // d/dx (e^x - 1) = e^x = y + 1
   vjp: (e, n, g) => [() => e.op('mul', [g, e.op('add', [n.id, e.constant(1)])])],
 });
@@ -67,6 +72,7 @@ export const sqrt = elementwise({
   arity: 1,
   domain: 'float',
   f: Math.sqrt,
+  wgsl: ([a]) => `sqrt_(${a})`,
   // d/dx √x = 1 / (2√x)
   vjp: (e, n, g) => [() => e.op('div', [g, e.op('mul', [e.constant(2), n.id])])],
 });
@@ -78,6 +84,7 @@ export const rsqrt = elementwise({
   arity: 1,
   domain: 'float',
   f: (x) => 1 / Math.sqrt(x),
+  wgsl: ([a]) => `(1.0 / sqrt_(${a}))`,
   // d/dx x^(-1/2) = -1/2 · x^(-3/2) = -1/2 · y³
   vjp: (e, n, g) => [
     () =>
@@ -95,6 +102,7 @@ export const abs = elementwise({
   arity: 1,
   domain: 'numeric',
   f: Math.abs,
+  wgsl: ([a]) => `abs(${a})`,
   // d/dx |x| = sign(x), with abs'(0) = 0
   vjp: (e, n, g) => [
     () => {
@@ -116,6 +124,7 @@ export const tanh = elementwise({
   arity: 1,
   domain: 'float',
   f: Math.tanh,
+  wgsl: ([a]) => `tanh_(${a})`,
   // d/dx tanh x = 1 - y²
   vjp: (e, n, g) => [
     () => e.op('mul', [g, e.op('sub', [e.constant(1), e.op('mul', [n.id, n.id])])]),
@@ -129,6 +138,7 @@ export const sigmoid = elementwise({
   arity: 1,
   domain: 'float',
   f: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  wgsl: ([a]) => `sigmoid_(${a})`,
   // d/dx σ(x) = y (1 - y)
   vjp: (e, n, g) => [
     () => e.op('mul', [g, e.op('mul', [n.id, e.op('sub', [e.constant(1), n.id])])]),
@@ -143,6 +153,7 @@ export const softplus = elementwise({
   domain: 'float',
   // max(x, 0) + log1p(e^-|x|) never overflows
   f: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  wgsl: ([a]) => `softplus_(${a})`,
   // d/dx softplus(x) = σ(x)
   vjp: (e, n, g) => [() => e.op('mul', [g, e.op('sigmoid', [input(n, 0)])])],
 });
@@ -154,6 +165,7 @@ export const relu = elementwise({
   arity: 1,
   domain: 'numeric',
   f: (x) => (x > 0 ? x : 0),
+  wgsl: ([a], n) => (n.dtype === 'i32' ? `max(${a}, 0i)` : `relu_(${a})`),
   // relu'(x) = [x > 0], so relu'(0) = 0
   vjp: (e, n, g) => [
     () => e.op('where', [e.op('gt', [input(n, 0), e.constant(0)]), g, e.constant(0)]),
@@ -167,6 +179,7 @@ export const not = elementwise({
   arity: 1,
   domain: 'bool',
   f: (x) => (x ? 0 : 1),
+  wgsl: ([a]) => `(!${a})`,
   vjp: 'none',
 });
 
@@ -181,6 +194,7 @@ export const cast: OpRecord = {
     return ok(attrs.to, a.dims);
   },
   eval: castEval,
+  wgsl: ([a = ''], n, [x]) => castWgsl(a, x?.dtype ?? 'f32', n.dtype),
   // Gradients pass through float→float casts only (spec §5) and stay f32.
   vjp: (e, n, g) => [isFloat(e.node(input(n, 0)).dtype) && isFloat(n.dtype) ? () => g : null],
 };
