@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// Mesa's EGL reads this from the process environment; worker threads get a copy it never sees.
+process.env['EGL_PLATFORM'] ??= 'surfaceless';
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

@@ -19,10 +19,13 @@ export function irCommand(files: readonly string[], v: CliValues, io: Io): numbe
   const c = compileFile(readSource(path));
   if (printDiagnostics(io, c.diagnostics)) return 1;
   const fn = selectKernel(c, path, v.kernel);
-  io.out(`# forward\n${printFunction(fn)}`);
   const wrt = gradList(v.grad);
-  if (wrt.length) {
-    const joint = differentiate(fn, { wrt, cotangents: defaultCotangents(fn) });
+  // Derive before printing anything, so that a bad --grad leaves no partial output.
+  const joint = wrt.length
+    ? differentiate(fn, { wrt, cotangents: defaultCotangents(fn) })
+    : undefined;
+  io.out(`# forward\n${printFunction(fn)}`);
+  if (joint) {
     io.out(
       `\n# forward + backward (gradients of ${fn.results.map((r) => r.name).join(', ')} w.r.t. ${wrt.join(', ')})\n${printFunction(joint)}`,
     );

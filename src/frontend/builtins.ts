@@ -11,7 +11,7 @@ export interface Lowering {
   /** The dims of a value (`[]` for literals). */
   dimsOf(v: Value): readonly string[];
   /** Reports a user error at `span`. */
-  error(span: Span, code: 'P0203' | 'P0211', message: string, help?: string[]): Value;
+  error(span: Span, code: 'P0203' | 'P0206' | 'P0211', message: string, help?: string[]): Value;
 }
 
 /**
@@ -84,6 +84,22 @@ function cast(to: DType): Builtin {
   };
 }
 
+/**
+ * P0206 in the words of the composite the user called (`mean`, `count`), before its
+ * lowering to `sum` could report it as a `sum`.
+ */
+function missingDim(l: Lowering, name: string, x: Arg, dims: readonly string[]): Value | undefined {
+  if (x.value.kind !== 'node') return undefined;
+  const has = l.dimsOf(x.value);
+  const d = dims.find((k) => !has.includes(k));
+  if (d === undefined) return undefined;
+  return l.error(
+    x.span,
+    'P0206',
+    `\`${name}\` over \`${d}\`, but the value has dims [${has.join(', ')}]`,
+  );
+}
+
 const list: Builtin[] = [
   unary('exp', 'exp', 'e^x'),
   unary('log', 'log', 'natural logarithm'),
@@ -135,6 +151,8 @@ const list: Builtin[] = [
         return l.error(x.span, 'P0211', '`mean` is not defined for i32', [
           'cast first: `mean(f32(x), ...)`',
         ]);
+      const lacking = missingDim(l, 'mean', x, dims);
+      if (lacking) return lacking;
       const axes = dims.length ? dims : l.dimsOf(x.value);
       const s = l.apply('sum', [x], { axes }, span);
       const n = l.apply('size', [], { axes }, span);
@@ -163,6 +181,8 @@ const list: Builtin[] = [
         return l.error(c.span, 'P0203', `\`count\` needs a bool, found ${t}`, [
           'compare to make a bool, e.g. `count(x != 0, N)`',
         ]);
+      const lacking = missingDim(l, 'count', c, dims);
+      if (lacking) return lacking;
       const axes = dims.length ? dims : l.dimsOf(c.value);
       const f = l.apply('cast', [c], { to: 'f32' }, span);
       return l.apply('sum', [{ value: f, span }], { axes }, span);

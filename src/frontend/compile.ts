@@ -94,7 +94,11 @@ export function compileFile(file: SourceFile): CompiledFile {
       sink,
       new Set([...broken].filter((b): b is FnDecl => b.kind === 'fn')),
     );
-    if (sink.errorCount === before) kernels.set(fn.name, compact(fn));
+    // A result can also be lost without an error of its own: a call of a fn broken by a
+    // syntax error is silently invalid. Such a kernel is not compiled either.
+    const wanted = d.result.kind === 'named' ? d.result.fields.length : 1;
+    if (sink.errorCount === before && fn.results.length === wanted)
+      kernels.set(fn.name, compact(fn));
   }
   const diagnostics = [...sink.list].sort((a, b) => (a.span?.start ?? 0) - (b.span?.start ?? 0));
   return { program, kernels, diagnostics };

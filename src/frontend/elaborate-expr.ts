@@ -9,6 +9,7 @@ import type { BinaryOp, Expr, FnDecl } from './ast.ts';
 import { BUILTINS, type Lowering } from './builtins.ts';
 import type { DiagnosticSink } from './diagnostics-sink.ts';
 import { matmul } from './matmul.ts';
+import { PRELUDE } from './prelude.ts';
 import { didYouMean } from './suggest.ts';
 import { ERROR, materialize, type Arg, type Value } from './values.ts';
 
@@ -57,6 +58,22 @@ export class ExprElaborator implements Lowering {
 
   report(code: Code, message: string, span: Span, extra: Partial<Diagnostic> = {}): Value {
     const notes = [...(extra.notes ?? []), ...this.callNotes()];
+    // A problem inside the prelude is the caller's: point at the user's outermost call and
+    // show the prelude's line as a label.
+    const userCall = this.ctx.calls.find((c) => c.span.file.path !== PRELUDE.path);
+    if (span.file.path === PRELUDE.path && userCall) {
+      const labels = [...(extra.labels ?? []), { span, message: 'inside the prelude' }];
+      this.ctx.sink.push({
+        severity: 'error',
+        code,
+        message,
+        ...extra,
+        span: userCall.span,
+        labels,
+        notes,
+      });
+      return ERROR;
+    }
     this.ctx.sink.push({ severity: 'error', code, message, span, ...extra, notes });
     return ERROR;
   }
@@ -69,7 +86,12 @@ export class ExprElaborator implements Lowering {
     });
   }
 
-  error(span: Span, code: 'P0203' | 'P0211', message: string, help: string[] = []): Value {
+  error(
+    span: Span,
+    code: 'P0203' | 'P0206' | 'P0211',
+    message: string,
+    help: string[] = [],
+  ): Value {
     return this.report(code, message, span, { help });
   }
 

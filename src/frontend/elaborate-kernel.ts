@@ -148,6 +148,8 @@ export function elaborateKernel(
       });
       continue;
     }
+    // A declared dim no parameter has is already reported (P0110); a P0208 would repeat it.
+    if (type.dims.some((d) => !dims.includes(d.name))) continue;
     const id = fitResult(x, got.value, got.span, type, name);
     if (id !== undefined) results.push({ name, node: id });
   }

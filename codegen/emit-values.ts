@@ -1,0 +1,224 @@
+import { InternalError } from '../src/diagnostics/diagnostic.ts';
+import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
+import { OPS } from '../src/ops/registry.ts';
+import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
+import type { BindingSet } from './bindings.ts';
+import { isChunkScoped, uniformIndex, type ProgramLayout } from './layout.ts';
+import { fromWord, literal, toWord, wgslType } from './wgsl-values.ts';
+
+/** What every scope of one generated module shares. */
+export interface EmitEnv {
+  readonly fn: IrFunction;
+  readonly plan: ChunkPlan;
+  readonly layout: ProgramLayout;
+  readonly bindings: BindingSet;
+  /** Nodes this module computes itself rather than reading from where they are stored. */
+  readonly local: ReadonlySet<number>;
+}
+
+let scopeCounter = 0;
+
+/**
+ * A block of WGSL statements computing values at fixed coordinates: the coordinate of each
+ * dim is a WGSL u32 expression (`c_N`, a loop variable...). Values are computed once per
+ * scope as `let`s and found again through the parent chain.
+ */
+export class Scope {
+  readonly lines: string[] = [];
+  private readonly names = new Map<number, string>();
+  readonly tag: string;
+
+  constructor(
+    readonly env: EmitEnv,
+    private readonly coords: ReadonlyMap<Dim, string>,
+    readonly parent?: Scope,
+    /** The local row (index into chunk-scoped buffers), when the scope is within a row. */
+    private readonly row?: string,
+  ) {
+    this.tag = `_${scopeCounter++ % 10000}`;
+  }
+
+  child(coords: ReadonlyMap<Dim, string>, row?: string): Scope {
+    return new Scope(this.env, coords, this, row ?? this.row);
+  }
+
+  coord(d: Dim): string {
+    const c = this.coords.get(d) ?? this.parent?.coord(d);
+    if (c === undefined) throw new InternalError(`no coordinate for dim ${d}`);
+    return c;
+  }
+
+  localRow(): string {
+    if (this.row === undefined) throw new InternalError('no local row in this scope');
+    return this.row;
+  }
+
+  lookup(id: number): string | undefined {
+    return this.names.get(id) ?? this.parent?.lookup(id);
+  }
+
+  /** Binds a name computed by the caller (e.g. a reduction's result). */
+  define(id: number, name: string): void {
+    this.names.set(id, name);
+  }
+
+  let(id: number, expr: string): string {
+    const name = `v${id}${this.tag}`;
+    this.lines.push(`let ${name} = ${expr};`);
+    this.names.set(id, name);
+    return name;
+  }
+
+  /** Size of a dim as a WGSL u32. */
+  size(d: Dim): string {
+    return `uw(${uniformIndex(this.env.layout, (w) => w.kind === 'dim' && w.dim === d)}u)`;
+  }
+
+  /** Row-major flat index of the current coordinates over `dims`. */
+  index(dims: readonly Dim[]): string {
+    let e = '';
+    for (const d of dims) e = e ? `(${e}) * ${this.size(d)} + ${this.coord(d)}` : this.coord(d);
+    return e || '0u';
+  }
+
+  /** Element index of a buffer at the current coordinates. */
+  bufferIndex(b: PlanBuffer): string {
+    if (!isChunkScoped(b, this.env.plan)) return this.index(b.dims);
+    const inner = b.dims.filter((d) => !this.env.plan.rows.includes(d));
+    const lr = this.localRow();
+    return inner.length
+      ? `${lr} * ${this.size(inner[0] ?? '')} + ${this.coord(inner[0] ?? '')}`
+      : lr;
+  }
+
+  /** A load of buffer `b`'s value at the current coordinates, as a value of the node's type. */
+  load(b: PlanBuffer, offsetWords = ''): string {
+    const n = this.env.fn.nodes[b.node] as Node;
+    const idx = this.bufferIndex(b);
+    if (b.home === 'arena') {
+      const slot = `uw(${uniformIndex(this.env.layout, (w) => w.kind === 'slot' && w.buffer === b.name)}u)`;
+      const arena = this.env.bindings.use('arena', 'read', 'u32');
+      return fromWord(`${arena}[${slot} + ${offsetWords}${idx}]`, n.dtype);
+    }
+    const t = wgslType(n.dtype);
+    const v = this.env.bindings.use(
+      b.name,
+      'read',
+      t === 'f32' ? 'f32' : t === 'i32' ? 'i32' : 'u32',
+    );
+    return t === 'bool' ? `(${v}[${idx}] != 0u)` : `${v}[${idx}]`;
+  }
+
+  /** A store of `value` (of node `b.node`'s type) into buffer `b` at the current coordinates. */
+  store(b: PlanBuffer, value: string): string {
+    const n = this.env.fn.nodes[b.node] as Node;
+    const idx = this.bufferIndex(b);
+    if (b.home === 'arena') {
+      const slot = `uw(${uniformIndex(this.env.layout, (w) => w.kind === 'slot' && w.buffer === b.name)}u)`;
+      const arena = this.env.bindings.use('arena', 'read_write', 'u32');
+      return `${arena}[${slot} + ${idx}] = ${toWord(value, n.dtype)};`;
+    }
+    const t = wgslType(n.dtype);
+    const v = this.env.bindings.use(
+      b.name,
+      'read_write',
+      t === 'f32' ? 'f32' : t === 'i32' ? 'i32' : 'u32',
+    );
+    return `${v}[${idx}] = ${t === 'bool' ? `select(0u, 1u, ${value})` : value};`;
+  }
+
+  /** The WGSL expression of node `id` at this scope's coordinates, emitting `let`s as needed. */
+  value(id: number): string {
+    const found = this.lookup(id);
+    if (found) return found;
+    const { fn, plan, local } = this.env;
+    const n = fn.nodes[id];
+    if (!n) throw new InternalError(`no node %${id}`);
+    if (n.op === 'const') return literal(n.attrs.value ?? 0, n.dtype);
+    if (n.op === 'param' && n.dims.length === 0) {
+      const k = uniformIndex(
+        this.env.layout,
+        (w) => w.kind === 'scalar' && w.name === n.attrs.name,
+      );
+      return fromWord(`uw(${k}u)`, n.dtype);
+    }
+    if (n.op === 'size')
+      return `f32(${(n.attrs.axes ?? []).map((d) => this.size(d)).join(' * ') || '1u'})`;
+    if (n.op === 'index') return `i32(${this.coord(n.attrs.dim ?? '')})`;
+    if (!local.has(id)) {
+      const home = storedHome(plan, id);
+      if (home) return this.let(id, this.loadValue(home));
+      if (plan.classes.get(id) === 'row' || plan.classes.get(id) === 'carried')
+        throw new InternalError(`%${id} is neither computed here nor stored`);
+    }
+    return this.let(id, this.compute(n));
+  }
+
+  /** Loads a stored value; logsumexp accumulators hold (max, Σ e^(x − max)) pairs. */
+  private loadValue(b: PlanBuffer): string {
+    const n = this.env.fn.nodes[b.node] as Node;
+    if (b.role === 'accumulator' && n.op === 'logsumexp') {
+      const m = this.load(b);
+      const numel = b.dims.map((d) => this.size(d)).join(' * ') || '1u';
+      const s = this.load(b, `${numel} + `);
+      return `lse_finish_(${m}, ${s})`;
+    }
+    return this.load(b);
+  }
+
+  private compute(n: Node): string {
+    const rec = OPS[n.op];
+    const ins = n.inputs.map((i) => this.env.fn.nodes[i] as Node);
+    switch (n.op) {
+      case 'broadcast':
+      case 'transpose':
+        return this.value(n.inputs[0] ?? -1);
+      case 'gather': {
+        const d = n.attrs.dim ?? '';
+        const idx = this.value(n.inputs[1] ?? -1);
+        const inRange = `(${idx} >= 0i && ${idx} < i32(${this.size(d)}))`;
+        const at = this.child(new Map([[d, `u32(clamp(${idx}, 0i, i32(${this.size(d)}) - 1i))`]]));
+        const x = at.value(n.inputs[0] ?? -1);
+        this.lines.push(...at.lines);
+        return `select(${literal(0, n.dtype)}, ${x}, ${inRange})`;
+      }
+      default: {
+        if (!rec.wgsl) throw new InternalError(`%${n.id} ${n.op} cannot be computed inline here`);
+        return rec.wgsl(
+          n.inputs.map((i) => this.value(i)),
+          n,
+          ins,
+        );
+      }
+    }
+  }
+}
+
+/** Where a value is stored for reading back: not a result-only buffer unless it is all there is. */
+export function storedHome(plan: ChunkPlan, id: number): PlanBuffer | undefined {
+  const all = plan.buffers.filter((b) => b.node === id && b.role !== 'input');
+  return all.find((b) => b.role !== 'result') ?? all[0];
+}
+
+/** Helper for logsumexp accumulators. */
+export const LSE_HELPERS = /* wgsl */ `
+fn lse_finish_(m: f32, s: f32) -> f32 {
+  if (m == -inf_() || m == inf_() || isnan_(m)) { return m; }
+  return m + log(s);
+}
+// Online (max, sum) pairs: fold x into (m, s), and merge two pairs.
+fn lse_push_(acc: vec2<f32>, x: f32) -> vec2<f32> {
+  if (isnan_(x) || isnan_(acc.x)) { return vec2<f32>(nan_(), nan_()); }
+  if (x == -inf_()) { return acc; }
+  if (x > acc.x) { return vec2<f32>(x, select(acc.y * exp(acc.x - x), 0.0, acc.x == -inf_()) + 1.0); }
+  return vec2<f32>(acc.x, acc.y + exp(x - acc.x));
+}
+fn lse_merge_(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  if (isnan_(a.x) || isnan_(b.x)) { return vec2<f32>(nan_(), nan_()); }
+  if (a.x == -inf_()) { return b; }
+  if (b.x == -inf_()) { return a; }
+  if (a.x == inf_() || b.x == inf_()) { return vec2<f32>(inf_(), 1.0); }
+  let m = max(a.x, b.x);
+  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
+}
+`;

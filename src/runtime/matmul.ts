@@ -1,0 +1,290 @@
+// Records the generic strided matmul of codegen/matmul.ts into a command encoder: picks or
+// builds the pipeline for the dtypes, writes the sizes/offsets/strides uniform, binds each
+// operand (the range it reads when the buffer passes the binding limit), and splits a grid
+// wider than maxComputeWorkgroupsPerDimension into several dispatches.
+import {
+  defaultMatmulTiles,
+  MATMUL_UNIFORM_BYTES,
+  MATMUL_UNIFORM_FIELDS,
+  matmulKey,
+  matmulTilesProblem,
+  matmulWgsl,
+  type MatmulConfig,
+  type MatmulOperandDtype,
+  type MatmulTiles,
+  type MatmulUniformField,
+} from '../../codegen/matmul.ts';
+import { BufferLimitError, BufferPool, UniformRing } from './buffers.ts';
+import { ShaderStage } from './usage.ts';
+
+/**
+ * One matmul `C(m, n) (+)= Σ_k A(m, k)·B(k, n)` with A(m, k) = a[offA + m·sAm + k·sAk],
+ * B(k, n) = b[offB + k·sBk + n·sBn], C(m, n) = c[offC + m·sCm + n·sCn]. Offsets and strides
+ * count elements of the operand's dtype; C is f32. All are integers in [0, 2³²).
+ */
+export interface MatmulArgs {
+  a: GPUBuffer;
+  b: GPUBuffer;
+  c: GPUBuffer;
+  aDtype: MatmulOperandDtype;
+  bDtype: MatmulOperandDtype;
+  accumulate: boolean;
+  M: number;
+  N: number;
+  K: number;
+  offA: number;
+  sAm: number;
+  sAk: number;
+  offB: number;
+  sBk: number;
+  sBn: number;
+  offC: number;
+  sCm: number;
+  sCn: number;
+}
+
+export interface MatmulRunnerOptions {
+  /** Tracks the uniform buffers; default a new pool over the device. */
+  pool?: BufferPool;
+  /** Default `defaultMatmulTiles(device.limits)`. */
+  tiles?: MatmulTiles;
+  /** Override of the device's maxComputeWorkgroupsPerDimension (tests force splits). */
+  maxWorkgroupsPerDimension?: number;
+}
+
+/** A bound range of a buffer and the element shift it puts on the operand's offset. */
+interface Binding {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+  shift: number;
+}
+
+/** Builds and records matmul dispatches on one device; pipelines are cached per config. */
+export class MatmulRunner {
+  readonly tiles: MatmulTiles;
+  readonly maxWorkgroupsPerDimension: number;
+  private readonly pool: BufferPool;
+  private readonly layout: GPUBindGroupLayout;
+  private readonly pipelineLayout: GPUPipelineLayout;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly uniforms: UniformRing;
+  // The last bind group made for each uniform slot: a chunk loop rebinds the same buffers.
+  private readonly bindGroups: { key: Binding[]; group: GPUBindGroup }[] = [];
+
+  constructor(
+    readonly device: GPUDevice,
+    opts: MatmulRunnerOptions = {},
+  ) {
+    this.pool = opts.pool ?? new BufferPool(device);
+    this.tiles = opts.tiles ?? defaultMatmulTiles(device.limits);
+    const problem = matmulTilesProblem(this.tiles, device.limits);
+    if (problem) throw new Error(`matmul tiles do not fit this device: ${problem}`);
+    this.maxWorkgroupsPerDimension =
+      opts.maxWorkgroupsPerDimension ?? device.limits.maxComputeWorkgroupsPerDimension;
+    const entry = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({
+      binding,
+      visibility: ShaderStage.COMPUTE,
+      buffer: { type },
+    });
+    this.layout = device.createBindGroupLayout({
+      label: 'matmul',
+      entries: [
+        entry(0, 'read-only-storage'),
+        entry(1, 'read-only-storage'),
+        entry(2, 'storage'),
+        entry(3, 'uniform'),
+      ],
+    });
+    this.pipelineLayout = device.createPipelineLayout({
+      label: 'matmul',
+      bindGroupLayouts: [this.layout],
+    });
+    this.uniforms = new UniformRing(this.pool, MATMUL_UNIFORM_BYTES, 'matmul-uniform');
+  }
+
+  /** The module config `encode` uses for these operand dtypes. */
+  config(
+    aDtype: MatmulOperandDtype,
+    bDtype: MatmulOperandDtype,
+    accumulate: boolean,
+  ): MatmulConfig {
+    return { aDtype, bDtype, accumulate, tiles: this.tiles };
+  }
+
+  /** Number of pipelines built so far. */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /** Number of uniform buffers made so far (the most dispatches recorded per submit). */
+  get uniformBufferCount(): number {
+    return this.uniforms.size;
+  }
+
+  /**
+   * Records the matmul into `encoder` (its own compute pass) and returns the number of
+   * dispatches. Each dispatch holds a uniform buffer until `afterSubmit()`. Throws
+   * RangeError for a read or write past a buffer and BufferLimitError for an operand
+   * range over maxStorageBufferBindingSize.
+   */
+  encode(encoder: GPUCommandEncoder, args: MatmulArgs): number {
+    checkArgs(args);
+    const { M, N, K } = args;
+    if (M === 0 || N === 0) return 0;
+    if (args.c === args.a || args.c === args.b) {
+      throw new RangeError('matmul: C must not be the buffer of A or B');
+    }
+    // Inclusive last element each operand touches (strides are non-negative).
+    const lastA = K === 0 ? undefined : args.offA + (M - 1) * args.sAm + (K - 1) * args.sAk;
+    const lastB = K === 0 ? undefined : args.offB + (K - 1) * args.sBk + (N - 1) * args.sBn;
+    const lastC = args.offC + (M - 1) * args.sCm + (N - 1) * args.sCn;
+    const a = this.bind('A', args.a, args.aDtype, args.offA, lastA);
+    const b = this.bind('B', args.b, args.bDtype, args.offB, lastB);
+    const c = this.bind('C', args.c, 'f32', args.offC, lastC);
+    const pipeline = this.pipeline(this.config(args.aDtype, args.bDtype, args.accumulate));
+
+    const gridX = Math.ceil(N / this.tiles.tileN);
+    const gridY = Math.ceil(M / this.tiles.tileM);
+    const step = this.maxWorkgroupsPerDimension;
+    const pass = encoder.beginComputePass({ label: 'matmul' });
+    pass.setPipeline(pipeline);
+    let dispatches = 0;
+    for (let y0 = 0; y0 < gridY; y0 += step) {
+      for (let x0 = 0; x0 < gridX; x0 += step) {
+        const fields: Record<MatmulUniformField, number> = {
+          ...args,
+          offA: args.offA - a.shift,
+          offB: args.offB - b.shift,
+          offC: args.offC - c.shift,
+          baseTileM: y0,
+          baseTileN: x0,
+        };
+        const { buffer, slot } = this.uniforms.acquire();
+        const data = new Uint32Array(MATMUL_UNIFORM_BYTES / 4);
+        MATMUL_UNIFORM_FIELDS.forEach((f, i) => (data[i] = fields[f]));
+        this.device.queue.writeBuffer(buffer, 0, data);
+        const u: Binding = { buffer, offset: 0, size: MATMUL_UNIFORM_BYTES, shift: 0 };
+        pass.setBindGroup(0, this.bindGroup(slot, [a, b, c, u]));
+        pass.dispatchWorkgroups(Math.min(step, gridX - x0), Math.min(step, gridY - y0));
+        dispatches++;
+      }
+    }
+    pass.end();
+    return dispatches;
+  }
+
+  /** Frees every uniform buffer: call after submitting what `encode` recorded. */
+  afterSubmit(): void {
+    this.uniforms.reset();
+  }
+
+  /** Destroys the uniform buffers (pipelines need no destruction). */
+  destroy(): void {
+    this.uniforms.destroy();
+    this.bindGroups.length = 0;
+  }
+
+  private pipeline(config: MatmulConfig): GPUComputePipeline {
+    const key = matmulKey(config);
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const module = this.device.createShaderModule({ label: key, code: matmulWgsl(config) });
+      pipeline = this.device.createComputePipeline({
+        label: key,
+        layout: this.pipelineLayout,
+        compute: { module, entryPoint: 'main' },
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  private bindGroup(slot: number, key: Binding[]): GPUBindGroup {
+    const cached = this.bindGroups[slot];
+    if (cached && sameBindings(cached.key, key)) return cached.group;
+    const group = this.device.createBindGroup({
+      label: `matmul#${slot}`,
+      layout: this.layout,
+      entries: key.map(({ buffer, offset, size }, binding) => ({
+        binding,
+        resource: { buffer, offset, size },
+      })),
+    });
+    this.bindGroups[slot] = { key, group };
+    return group;
+  }
+
+  /**
+   * The binding of an operand whose elements `first..last` are read: the whole buffer when
+   * it fits the binding limit, else the aligned range holding those elements, whose start
+   * shifts the operand's offset. A 16-bit range starts on a word (alignment ≥ 4 bytes), so
+   * the shift is even and element parity, i.e. which half of a word, is kept.
+   */
+  private bind(
+    name: string,
+    buffer: GPUBuffer,
+    dtype: MatmulOperandDtype,
+    first: number,
+    last: number | undefined,
+  ): Binding {
+    const elemBytes = dtype === 'f32' ? 4 : 2;
+    const limit = this.pool.limits.maxStorageBufferBindingSize;
+    const end = last === undefined ? 0 : Math.ceil(((last + 1) * elemBytes) / 4) * 4;
+    if (end > buffer.size) {
+      throw new RangeError(
+        `matmul operand ${name} ('${buffer.label}', ${dtype}) reads element ${last}, ` +
+          `past its ${buffer.size} bytes`,
+      );
+    }
+    if (buffer.size <= limit) return { buffer, offset: 0, size: buffer.size, shift: 0 };
+    if (last === undefined) return { buffer, offset: 0, size: 4, shift: 0 };
+    const align = this.device.limits.minStorageBufferOffsetAlignment;
+    const offset = Math.floor((first * elemBytes) / align) * align;
+    const size = end - offset;
+    if (size > limit) {
+      throw new BufferLimitError(
+        buffer.label,
+        size,
+        'maxStorageBufferBindingSize',
+        limit,
+        `the range matmul operand ${name} reads; split the matmul (e.g. along N)`,
+      );
+    }
+    return { buffer, offset, size, shift: offset / elemBytes };
+  }
+}
+
+function sameBindings(x: Binding[], y: Binding[]): boolean {
+  return (
+    x.length === y.length &&
+    x.every((b, i) => {
+      const o = y[i];
+      return o !== undefined && b.buffer === o.buffer && b.offset === o.offset && b.size === o.size;
+    })
+  );
+}
+
+const U32_FIELDS = [
+  'M',
+  'N',
+  'K',
+  'offA',
+  'sAm',
+  'sAk',
+  'offB',
+  'sBk',
+  'sBn',
+  'offC',
+  'sCm',
+  'sCn',
+] as const;
+
+function checkArgs(args: MatmulArgs): void {
+  for (const f of U32_FIELDS) {
+    const v = args[f];
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** 32) {
+      throw new RangeError(`matmul: ${f} must be an integer in [0, 2^32), got ${v}`);
+    }
+  }
+}
