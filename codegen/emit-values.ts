@@ -142,6 +142,13 @@ export class Scope {
       );
       return fromWord(`uw(${k}u)`, n.dtype);
     }
+    if (n.op === 'param') {
+      const copy = plan.buffers.find(
+        (b) => b.node === id && b.home === 'arena' && b.role === 'input',
+      );
+      if (!copy) throw new InternalError(`parameter ${n.attrs.name} has no arena copy to read`);
+      return this.let(id, this.load(copy));
+    }
     if (n.op === 'size')
       return `f32(${(n.attrs.axes ?? []).map((d) => this.size(d)).join(' * ') || '1u'})`;
     if (n.op === 'index') return `i32(${this.coord(n.attrs.dim ?? '')})`;

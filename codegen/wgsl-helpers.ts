@@ -4,8 +4,9 @@
  * with lo > hi) or lose accuracy (log(1 + x) near 0); these give PyTorch's answers.
  */
 export const WGSL_HELPERS = /* wgsl */ `
-fn nan_() -> f32 { return bitcast<f32>(0x7fc00000u); }
-fn inf_() -> f32 { return bitcast<f32>(0x7f800000u); }
+// Through a var: WGSL rejects NaN and inf as constant expressions.
+fn nan_() -> f32 { var b = 0x7fc00000u; return bitcast<f32>(b); }
+fn inf_() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }
 fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn log_(x: f32) -> f32 {
   if (x < 0.0 || isnan_(x)) { return nan_(); }

@@ -11,7 +11,12 @@ export interface Lowering {
   /** The dims of a value (`[]` for literals). */
   dimsOf(v: Value): readonly string[];
   /** Reports a user error at `span`. */
-  error(span: Span, code: 'P0203' | 'P0206' | 'P0211', message: string, help?: string[]): Value;
+  error(
+    span: Span,
+    code: 'P0202' | 'P0203' | 'P0206' | 'P0211',
+    message: string,
+    help?: string[],
+  ): Value;
 }
 
 /**
@@ -147,6 +152,10 @@ const list: Builtin[] = [
     lower: (l, args, dims, span) => {
       const x = args[0];
       if (!x) return { kind: 'error' };
+      if (l.dtypeOf(x.value) === 'bool')
+        return l.error(x.span, 'P0202', '`mean` cannot take a bool operand', [
+          'to average a condition, use `count(c, ...) / size(...)` or `mean(f32(c), ...)`',
+        ]);
       if (l.dtypeOf(x.value) === 'i32')
         return l.error(x.span, 'P0211', '`mean` is not defined for i32', [
           'cast first: `mean(f32(x), ...)`',

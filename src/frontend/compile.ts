@@ -8,7 +8,7 @@ import { BUILTINS } from './builtins.ts';
 import { DiagnosticSink } from './diagnostics-sink.ts';
 import { elaborateKernel } from './elaborate-kernel.ts';
 import { parseProgram } from './parse.ts';
-import { PRELUDE } from './prelude.ts';
+import { preludeFns } from './prelude.ts';
 import { checkFnNames } from './fn-names.ts';
 
 /** The front end's output for one file: the typed IR of each kernel, and every diagnostic. */
@@ -20,21 +20,6 @@ export interface CompiledFile {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-let preludeFns: ReadonlyMap<string, FnDecl> | undefined;
-
-/** The prelude's fns, parsed once. A broken prelude is a compiler bug. */
-function prelude(): ReadonlyMap<string, FnDecl> {
-  if (!preludeFns) {
-    const { program, diagnostics } = parseProgram(PRELUDE);
-    if (diagnostics.length)
-      throw new InternalError(`the prelude does not parse: ${diagnostics[0]?.message}`);
-    preludeFns = new Map(
-      program.decls.flatMap((d) => (d.kind === 'fn' ? [[d.name.name, d] as const] : [])),
-    );
-  }
-  return preludeFns;
-}
-
 /**
  * Parses and type-checks a file, lowering each kernel to IR (dead code removed). Never
  * throws for any input text: every problem is a diagnostic.
@@ -44,7 +29,7 @@ export function compileFile(file: SourceFile): CompiledFile {
   const parsed = parseProgram(file);
   for (const d of parsed.diagnostics) sink.push(d);
   const program = parsed.program;
-  const fns = new Map(prelude());
+  const fns = new Map(preludeFns());
   const seen = new Map<string, Decl>();
   for (const d of program.decls) {
     const prev = seen.get(d.name.name);

@@ -88,7 +88,7 @@ export class ExprElaborator implements Lowering {
 
   error(
     span: Span,
-    code: 'P0203' | 'P0206' | 'P0211',
+    code: 'P0202' | 'P0203' | 'P0206' | 'P0211',
     message: string,
     help: string[] = [],
   ): Value {

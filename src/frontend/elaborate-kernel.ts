@@ -4,6 +4,7 @@ import { typeText } from '../ir/print.ts';
 import type { IrFunction, IrParam, IrResult } from '../ir/types.ts';
 import type { Expr, FnDecl, KernelDecl, ParamAst, Stmt, TypeAst } from './ast.ts';
 import type { DiagnosticSink } from './diagnostics-sink.ts';
+import { PRELUDE, preludeFns } from './prelude.ts';
 import { ExprElaborator, type ElabContext, type Scope } from './elaborate-expr.ts';
 import { didYouMean } from './suggest.ts';
 import { ERROR, materialize, type Value } from './values.ts';
@@ -212,7 +213,8 @@ function defaultValue(p: ParamAst, sink: DiagnosticSink): number | undefined {
     v !== undefined &&
     (t === 'bool'
       ? v.bool
-      : !v.bool && (t !== 'i32' || (Number.isInteger(v.value) && Math.abs(v.value) <= 2 ** 31)));
+      : !v.bool &&
+        (t !== 'i32' || (Number.isInteger(v.value) && v.value >= -(2 ** 31) && v.value < 2 ** 31)));
   if (!fits || v === undefined) {
     sink.push({
       severity: 'error',
@@ -315,7 +317,9 @@ function inlineFn(ctx: ElabContext, fn: FnDecl, scope: Scope, callSpan: Span): V
   ctx.calls.push({ name: fn.name.name, span: callSpan });
   try {
     const values = new Map(scope.values);
-    const x = new ExprElaborator(ctx, { values, dims: scope.dims });
+    // Prelude fns call prelude fns: a user's `softmax` must not change the prelude's `entropy`.
+    const inner = fn.name.span.file.path === PRELUDE.path ? { ...ctx, fns: preludeFns() } : ctx;
+    const x = new ExprElaborator(inner, { values, dims: scope.dims });
     const assigned = new Map<string, Span>();
     let result: Value | undefined;
     for (const s of fn.body) {

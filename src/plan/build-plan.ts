@@ -86,6 +86,31 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
         classes.get(id) !== 'row' && !(classes.get(id) === 'carried' && fn.nodes[id]?.op === 'dot'),
     );
   const { buffers, sweeps: withStores } = assignBuffers(fn, classes, sweeps, results, rows);
+  for (const g of globals) {
+    const n = fn.nodes[g.node];
+    if (n)
+      buffers.push({
+        name: `global.%${n.id}`,
+        home: 'arena',
+        node: n.id,
+        dtype: n.dtype,
+        dims: n.dims,
+        role: 'value',
+      });
+  }
+  for (const r of fn.results) {
+    const n = fn.nodes[r.node];
+    if (n && epilogue.includes(n.id))
+      buffers.push({
+        name: `result.${r.name}`,
+        home: 'own',
+        node: n.id,
+        dtype: n.dtype,
+        dims: n.dims,
+        role: 'result',
+        result: r.name,
+      });
+  }
   return {
     kernel: fn.name,
     rows,

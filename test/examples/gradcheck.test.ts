@@ -24,7 +24,9 @@ describe('example gradients match finite differences', () => {
           const t = inputs.get(p.name);
           if (t) t.data.set([-100, 999]);
         }
-        const wrt = fn.params.filter((p) => isFloat(p.dtype) && p.dims.length > 0).map((p) => p.name);
+        const wrt = fn.params
+          .filter((p) => isFloat(p.dtype) && p.dims.length > 0)
+          .map((p) => p.name);
         const cot = new Map<string, Cotangent>(fn.results.map((r) => [r.name, { kind: 'tensor' }]));
         const check = checkGrads(fn, inputs, sizes, wrt, cot);
         expect(mismatches(check, 1e-5, 1e-7)).toEqual([]);

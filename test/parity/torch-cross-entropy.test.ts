@@ -11,7 +11,9 @@ import { loadInputs } from '../../src/run/inputs.ts';
 import { runCpu } from '../../src/run/run-cpu.ts';
 
 const dir = 'test/fixtures/torch';
-const cases = readdirSync(dir).filter((f) => f.startsWith('cross_entropy_') && f.endsWith('.safetensors'));
+const cases = readdirSync(dir).filter(
+  (f) => f.startsWith('cross_entropy_') && f.endsWith('.safetensors'),
+);
 const source = readFileSync('examples/cross_entropy.proj', 'utf8');
 
 /** The example as written (bf16 storage), or with f32 storage for the f32 fixtures. */
@@ -50,7 +52,13 @@ describe('cross-entropy matches PyTorch (float64 reference of the stored inputs)
       // The fixtures also hold the expected values, which the kernel does not read.
       expect(loaded.warnings[0]?.message).toMatch(/not used by `cross_entropy`: expected\.grad\.W/);
       const sizes = bindDims(fn, loaded.shapes);
-      const r = runCpu({ fn, inputs: loaded.tensors, sizes, grad: ['X', 'W'], cotangents: new Map() });
+      const r = runCpu({
+        fn,
+        inputs: loaded.tensors,
+        sizes,
+        grad: ['X', 'W'],
+        cotangents: new Map(),
+      });
       const want = (k: string) => {
         const t = file.tensors.get(k);
         if (!t) throw new Error(`fixture lacks ${k}`);

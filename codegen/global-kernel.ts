@@ -1,0 +1,92 @@
+import { InternalError } from '../src/diagnostics/diagnostic.ts';
+import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
+import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
+import { BindingSet } from './bindings.ts';
+import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
+import { GRID_X, type KernelModule } from './kernel-module.ts';
+import { uniformIndex, type ProgramLayout } from './layout.ts';
+import { reduction } from './reduce-wgsl.ts';
+import { WGSL_HELPERS } from './wgsl-helpers.ts';
+import { wgslType } from './wgsl-values.ts';
+
+const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
+
+/**
+ * One thread per element of a value without rows, written to `dest`: the epilogue's results
+ * (loss = Σ/count...) and reductions of values without rows (Σ over B of a per-sequence
+ * mean), which loop over their reduced dims. Everything they read is complete already.
+ */
+export function globalKernel(
+  fn: IrFunction,
+  plan: ChunkPlan,
+  layout: ProgramLayout,
+  id: number,
+  dest: PlanBuffer,
+  name: string,
+  wg: number,
+): KernelModule {
+  const n = fn.nodes[id] as Node;
+  const bindings = new BindingSet(plan);
+  // A value stored elsewhere (an accumulator that is a result) is read, not recomputed.
+  const stored = plan.buffers.some(
+    (b) => b.node === id && b !== dest && b.role !== 'result' && b.role !== 'input',
+  );
+  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set(stored ? [] : [id]) };
+  const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
+  const size = (d: Dim) => U((w) => w.kind === 'dim' && w.dim === d);
+  const unflatten = (flat: string, dims: readonly Dim[], prefix: string) =>
+    dims.map((d, j) => {
+      const after = dims.slice(j + 1).map(size);
+      return {
+        d,
+        line: `let ${prefix}${d} = (${flat}${after.length ? ` / (${after.join(' * ')})` : ''}) % ${size(d)};`,
+      };
+    });
+  const out = unflatten('e', dest.dims, 'o_');
+  const scope = new Scope(env, new Map(out.map(({ d }) => [d, `o_${d}`])));
+  const body: string[] = out.map((o) => o.line);
+  let value: string;
+  if (REDUCTIONS.has(n.op) && !stored) {
+    const axes = n.attrs.axes ?? [];
+    const r = reduction(n.op, wgslType(n.dtype));
+    const red = unflatten('j', axes, 'j_');
+    const loop = scope.child(new Map(red.map(({ d }) => [d, `j_${d}`])));
+    const x = loop.value(n.inputs[0] ?? -1);
+    body.push(
+      `var a = ${r.init};`,
+      `for (var j = 0u; j < ${axes.map(size).join(' * ') || '1u'}; j = j + 1u) {`,
+      ...red.map((x2) => `  ${x2.line}`),
+      ...loop.lines.map((l) => `  ${l}`),
+      `  a = ${r.push('a', x)};`,
+      '}',
+    );
+    value = r.finish('a');
+  } else {
+    if (n.op === 'dot')
+      throw new InternalError(`%${id}: a product of values without rows is not supported`);
+    value = scope.value(id);
+    body.push(...scope.lines);
+    scope.lines.length = 0;
+  }
+  body.push(scope.store(dest, value));
+  const count = dest.dims.map(size).join(' * ') || '1u';
+  const code = [
+    WGSL_HELPERS,
+    LSE_HELPERS,
+    bindings.declarations(Math.ceil(layout.uniform.length / 4)),
+    `@compute @workgroup_size(${wg})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    `  let e = gid.y * ${GRID_X * wg}u + gid.x;`,
+    `  if (e >= ${count}) { return; }`,
+    ...body.map((l) => `  ${l}`),
+    '}',
+    '',
+  ].join('\n');
+  return {
+    name,
+    code,
+    workgroupSize: wg,
+    bindings: bindings.specs(),
+    dispatch: { kind: 'elements', count: { dims: dest.dims } },
+  };
+}
