@@ -201,9 +201,17 @@ export class Scope {
   }
 }
 
-/** Where a value is stored for reading back: not a result-only buffer unless it is all there is. */
+/**
+ * Where a value is stored for reading back: not a result-only buffer unless it is all there
+ * is, and never a buffer the epilogue writes (it may not be written yet: compute instead).
+ */
 export function storedHome(plan: ChunkPlan, id: number): PlanBuffer | undefined {
-  const all = plan.buffers.filter((b) => b.node === id && b.role !== 'input');
+  if (plan.epilogue.includes(id) && !['row', 'carried'].includes(plan.classes.get(id) ?? ''))
+    return undefined;
+  const all = plan.buffers.filter(
+    (b) =>
+      b.node === id && b.role !== 'input' && !(b.role === 'result' && plan.epilogue.includes(id)),
+  );
   return all.find((b) => b.role !== 'result') ?? all[0];
 }
 

@@ -1,0 +1,261 @@
+import type { KernelModule } from '../../codegen/kernel-module.ts';
+import { GRID_X } from '../../codegen/kernel-module.ts';
+import { evalSize } from '../../codegen/layout.ts';
+import type { MatmulSpec } from '../../codegen/matmul-spec.ts';
+import type { Program } from '../../codegen/program.ts';
+import { packForUpload } from '../../codegen/storage.ts';
+import { InternalError } from '../diagnostics/diagnostic.ts';
+import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import { isFloat } from '../ir/types.ts';
+import type { AcquiredDevice } from './device.ts';
+import { BufferPool } from './buffers.ts';
+import { MatmulRunner } from './matmul.ts';
+import { chooseChunkRows, elementBytes, memoryModel, type ChunkChoice } from './memory.ts';
+import { BufferUsage } from './usage.ts';
+import { arenaImage, uniformImage } from './images.ts';
+
+export interface ExecuteOptions {
+  readonly chunkRows?: number;
+  readonly memoryBudget?: number;
+  /** Called after each chunk with (chunks done, chunks in all sweeps). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface ExecuteResult {
+  /** Every result by name (`grad.X` included). */
+  readonly values: Map<string, Tensor>;
+  readonly chunk: ChunkChoice;
+  readonly sweeps: number;
+  /** Device bytes at the peak of the run, as tracked by the buffer pool. */
+  readonly peakBytes: number;
+  readonly ms: number;
+}
+
+/**
+ * Runs a generated program on a device: uploads the inputs, walks the sweeps chunk by
+ * chunk (the chunk size is a uniform, so any size runs without recompiling), runs the
+ * epilogue and reads the results back. Every buffer is released before returning.
+ */
+export async function execute(
+  dev: AcquiredDevice,
+  p: Program,
+  inputs: ReadonlyMap<string, Tensor>,
+  sizes: DimSizes,
+  opts: ExecuteOptions = {},
+): Promise<ExecuteResult> {
+  const t0 = performance.now();
+  const { device } = dev;
+  const chunk = chooseChunkRows(memoryModel(p, sizes), dev.limits, opts);
+  const total = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+  const pool = new BufferPool(device, dev.limits);
+  const runner = new MatmulRunner(device, { pool });
+  try {
+    const arena = arenaImage(p, sizes, chunk.chunkRows, inputs);
+    const uni = uniformImage(p, sizes, arena.offsets, inputs);
+    const storage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
+    const uniform = pool.create(
+      'uniform',
+      uni.words.byteLength,
+      BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+    );
+    const arenaBuf = pool.create('arena', arena.words.byteLength, storage);
+    pool.upload(arenaBuf, arena.words);
+    const buffers = new Map<string, GPUBuffer>([
+      ['uniform', uniform],
+      ['arena', arenaBuf],
+    ]);
+    for (const b of p.plan.buffers) {
+      if (b.home === 'arena' || b.aliasOf) continue;
+      const n = b.dims.reduce(
+        (s, d) => s * (b.home === 'chunk' && p.plan.rows.includes(d) ? 1 : (sizes.get(d) ?? 0)),
+        1,
+      );
+      const count = b.home === 'chunk' ? n * chunk.chunkRows : n;
+      const buf = pool.create(b.name, count * elementBytes(b), storage, {
+        rangedBinding: b.home === 'own' && b.role === 'input',
+      });
+      buffers.set(b.name, buf);
+      if (b.role === 'input') {
+        const t = inputs.get(fnParamName(p, b.node));
+        if (!t) throw new InternalError(`no input for ${b.name}`);
+        pool.upload(buf, packForUpload(b.dtype, t.data));
+      }
+    }
+    const pipelines = new Map<
+      string,
+      { pipeline: GPUComputePipeline; group: GPUBindGroup; module: KernelModule }
+    >();
+    for (const m of p.modules) {
+      const pipeline = await device.createComputePipelineAsync({
+        label: m.name,
+        layout: 'auto',
+        compute: {
+          module: device.createShaderModule({ label: m.name, code: m.code }),
+          entryPoint: 'main',
+        },
+      });
+      const group = device.createBindGroup({
+        label: m.name,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: m.bindings.map((s) => ({
+          binding: s.binding,
+          resource: { buffer: bufferOf(buffers, s.buffer) },
+        })),
+      });
+      pipelines.set(m.name, { pipeline, group, module: m });
+    }
+
+    const state = { start: 0, rows: 0 };
+    const writeUniform = () => {
+      uni.words[uni.chunkStart] = state.start;
+      uni.words[uni.chunkRows] = state.rows;
+      device.queue.writeBuffer(uniform, 0, uni.words);
+    };
+    const dispatch = (enc: GPUCommandEncoder, name: string) => {
+      const k = pipelines.get(name);
+      if (!k) throw new InternalError(`no module ${name}`);
+      const groups = workgroups(k.module, sizes, state);
+      if (groups === 0) return;
+      const pass = enc.beginComputePass({ label: name });
+      pass.setPipeline(k.pipeline);
+      pass.setBindGroup(0, k.group);
+      pass.dispatchWorkgroups(Math.min(groups, GRID_X), Math.ceil(groups / GRID_X));
+      pass.end();
+    };
+    const runAlone = (names: readonly string[]) => {
+      if (!names.length) return;
+      state.start = 0;
+      state.rows = 0;
+      writeUniform();
+      const enc = device.createCommandEncoder();
+      for (const n of names) dispatch(enc, n);
+      device.queue.submit([enc.finish()]);
+    };
+
+    runAlone(p.before);
+    const chunksInAll = chunk.chunks * p.sweeps.length;
+    let done = 0;
+    for (const sw of p.sweeps) {
+      for (let start = 0; start < total; start += chunk.chunkRows) {
+        dev.throwIfLost();
+        state.start = start;
+        state.rows = Math.min(chunk.chunkRows, total - start);
+        writeUniform();
+        const enc = device.createCommandEncoder({ label: `sweep ${sw.index} rows ${start}` });
+        for (const step of sw.chunk) {
+          if (step.kind === 'kernel') dispatch(enc, step.module);
+          else runner.encode(enc, matmulArgs(step.spec, buffers, sizes, state));
+        }
+        device.queue.submit([enc.finish()]);
+        runner.afterSubmit();
+        done++;
+        // Bound the queue and report progress now and then.
+        if (done % 8 === 0 || done === chunksInAll) {
+          await device.queue.onSubmittedWorkDone();
+          opts.onProgress?.(done, chunksInAll);
+        }
+      }
+      runAlone(sw.after);
+    }
+    runAlone(p.epilogue);
+    await device.queue.onSubmittedWorkDone();
+    dev.throwIfLost();
+
+    const values = new Map<string, Tensor>();
+    for (const r of p.fn.results) {
+      const b = p.plan.buffers.find((x) => x.result === r.name && x.home === 'own');
+      const node = p.fn.nodes[r.node];
+      if (!b || !node) throw new InternalError(`result ${r.name} has no buffer`);
+      const shape = node.dims.map((d) => sizes.get(d) ?? 0);
+      const n = shape.reduce((s, x) => s * x, 1);
+      const raw = await pool.readback(bufferOf(buffers, b.name), Math.max(4, n * 4));
+      const data = new Float64Array(n);
+      const view = isFloat(node.dtype)
+        ? new Float32Array(raw, 0, n)
+        : node.dtype === 'i32'
+          ? new Int32Array(raw, 0, n)
+          : new Uint32Array(raw, 0, n);
+      for (let i = 0; i < n; i++) data[i] = view[i] ?? 0;
+      values.set(r.name, {
+        dtype: isFloat(node.dtype) ? 'f32' : node.dtype,
+        dims: node.dims,
+        shape,
+        data,
+      });
+    }
+    return {
+      values,
+      chunk,
+      sweeps: p.sweeps.length,
+      peakBytes: pool.peakBytes,
+      ms: performance.now() - t0,
+    };
+  } finally {
+    runner.destroy();
+    pool.destroyAll();
+  }
+}
+
+function fnParamName(p: Program, node: number): string {
+  const name = p.fn.nodes[node]?.attrs.name;
+  if (name === undefined) throw new InternalError(`%${node} is not a parameter`);
+  return name;
+}
+
+function bufferOf(buffers: ReadonlyMap<string, GPUBuffer>, name: string): GPUBuffer {
+  const b = buffers.get(name);
+  if (!b) throw new InternalError(`no device buffer ${name}`);
+  return b;
+}
+
+/** Workgroups of a module's dispatch for the current chunk. */
+function workgroups(
+  m: KernelModule,
+  sizes: DimSizes,
+  chunk: { start: number; rows: number },
+): number {
+  switch (m.dispatch.kind) {
+    case 'rows':
+      return chunk.rows;
+    case 'kept': {
+      const inner = Math.max(1, evalSize(m.dispatch.inner, sizes, chunk));
+      if (chunk.rows === 0) return 0;
+      return (
+        Math.floor((chunk.start + chunk.rows - 1) / inner) - Math.floor(chunk.start / inner) + 1
+      );
+    }
+    case 'elements':
+      return Math.ceil(evalSize(m.dispatch.count, sizes, chunk) / m.workgroupSize);
+  }
+}
+
+/** A product's arguments for the current chunk. */
+function matmulArgs(
+  s: MatmulSpec,
+  buffers: ReadonlyMap<string, GPUBuffer>,
+  sizes: DimSizes,
+  chunk: { start: number; rows: number },
+) {
+  const e = (x: Parameters<typeof evalSize>[0]) => evalSize(x, sizes, chunk);
+  const operand = (d: string) => (d === 'bf16' || d === 'f16' ? d : 'f32');
+  return {
+    a: bufferOf(buffers, s.a.buffer),
+    b: bufferOf(buffers, s.b.buffer),
+    c: bufferOf(buffers, s.c.buffer),
+    aDtype: operand(s.a.dtype),
+    bDtype: operand(s.b.dtype),
+    accumulate: s.accumulate,
+    M: e(s.M),
+    N: e(s.N),
+    K: e(s.K),
+    offA: e(s.a.offset),
+    sAm: e(s.a.sOuter),
+    sAk: e(s.a.sK),
+    offB: e(s.b.offset),
+    sBk: e(s.b.sK),
+    sBn: e(s.b.sOuter),
+    offC: e(s.c.offset),
+    sCm: e(s.c.sOuter),
+    sCn: e(s.c.sK),
+  } as const;
+}

@@ -1,0 +1,84 @@
+import { evalSize, uniformIndex } from '../../codegen/layout.ts';
+import type { Program } from '../../codegen/program.ts';
+import { InternalError } from '../diagnostics/diagnostic.ts';
+import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import { f32Bits } from '../io/dtype-bits.ts';
+import { isFloat, type DType } from '../ir/types.ts';
+
+/** A value as the u32 word the kernels read: f32 bits, i32 two's complement, bool 0/1. */
+export function word(v: number, d: DType): number {
+  if (isFloat(d)) return f32Bits(v);
+  if (d === 'i32') return v >>> 0;
+  return v ? 1 : 0;
+}
+
+/**
+ * The arena's initial contents: input tensors read by kernels, accumulators at their
+ * reduction's identity, zeros elsewhere; and each slot's word offset.
+ */
+export function arenaImage(
+  p: Program,
+  sizes: DimSizes,
+  chunkRows: number,
+  inputs: ReadonlyMap<string, Tensor>,
+): { words: Uint32Array; offsets: Map<string, number> } {
+  const offsets = new Map<string, number>();
+  let at = 0;
+  const scope = { start: 0, rows: chunkRows };
+  for (const s of p.layout.slots) {
+    offsets.set(s.buffer, at);
+    at += evalSize(s.words, sizes, scope);
+  }
+  const words = new Uint32Array(Math.max(1, at));
+  for (const s of p.layout.slots) {
+    const off = offsets.get(s.buffer) ?? 0;
+    const n = evalSize(s.words, sizes, scope);
+    const b = p.plan.buffers.find((x) => x.name === s.buffer);
+    if (!b) continue;
+    if (b.role === 'input') {
+      const name = p.fn.nodes[b.node]?.attrs.name ?? '';
+      const t = inputs.get(name);
+      if (!t) throw new InternalError(`no input ${name} for the arena`);
+      for (let i = 0; i < t.data.length; i++) words[off + i] = word(t.data[i] ?? 0, b.dtype);
+    } else if (s.init !== undefined) {
+      const half = s.init2 !== undefined ? n / 2 : n;
+      words.fill(f32Bits(s.init), off, off + half);
+      if (s.init2 !== undefined) words.fill(f32Bits(s.init2), off + half, off + n);
+    }
+  }
+  return { words, offsets };
+}
+
+/** The uniform block with everything but the chunk's start and rows filled in. */
+export function uniformImage(
+  p: Program,
+  sizes: DimSizes,
+  offsets: ReadonlyMap<string, number>,
+  inputs: ReadonlyMap<string, Tensor>,
+): { words: Uint32Array; chunkStart: number; chunkRows: number } {
+  const words = new Uint32Array(4 * Math.max(1, Math.ceil(p.layout.uniform.length / 4)));
+  p.layout.uniform.forEach((w, i) => {
+    switch (w.kind) {
+      case 'dim':
+        words[i] = sizes.get(w.dim) ?? 0;
+        break;
+      case 'scalar': {
+        const param = p.fn.params.find((q) => q.name === w.name);
+        const v = inputs.get(w.name)?.data[0] ?? param?.default;
+        if (v === undefined) throw new InternalError(`no value for scalar ${w.name}`);
+        words[i] = word(v, w.dtype);
+        break;
+      }
+      case 'slot':
+        words[i] = offsets.get(w.buffer) ?? 0;
+        break;
+      default:
+        break;
+    }
+  });
+  return {
+    words,
+    chunkStart: uniformIndex(p.layout, (w) => w.kind === 'chunkStart'),
+    chunkRows: uniformIndex(p.layout, (w) => w.kind === 'chunkRows'),
+  };
+}

@@ -1,0 +1,117 @@
+import { UserError } from '../diagnostics/diagnostic.ts';
+import type { Program } from '../../codegen/program.ts';
+import { evalSize, isChunkScoped } from '../../codegen/layout.ts';
+import type { Dim } from '../ir/types.ts';
+import type { PlanBuffer } from '../plan/types.ts';
+
+/** Bytes of one element of a buffer as stored on the device. */
+export function elementBytes(b: PlanBuffer): number {
+  if (b.home === 'own' && b.role === 'input' && (b.dtype === 'bf16' || b.dtype === 'f16')) return 2;
+  return 4;
+}
+
+export interface MemoryModel {
+  /** Bytes that do not depend on the chunk size: inputs, results, accumulators, whole arena slots. */
+  readonly fixedBytes: number;
+  /** Bytes per row of the chunk: chunk buffers and per-row arena slots. */
+  readonly perRowBytes: number;
+  /** The largest bytes per row of one chunk buffer (each must fit a storage binding). */
+  readonly largestRowBytes: number;
+  /** Rows in all. */
+  readonly rows: number;
+}
+
+const UNIFORM_AND_STAGING_SLACK = 64 * 1024;
+
+/** The device bytes a program needs, as fixed bytes plus bytes per chunk row. */
+export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): MemoryModel {
+  let fixed = UNIFORM_AND_STAGING_SLACK;
+  let perRow = 0;
+  let largest = 0;
+  const one = { start: 0, rows: 1 };
+  for (const b of p.plan.buffers) {
+    if (b.aliasOf || b.home === 'arena') continue;
+    const n = b.dims.reduce(
+      (s, d) => s * (p.plan.rows.includes(d) && b.home === 'chunk' ? 1 : (sizes.get(d) ?? 0)),
+      1,
+    );
+    const bytes = Math.ceil((n * elementBytes(b)) / 4) * 4;
+    if (b.home === 'chunk') {
+      perRow += bytes;
+      largest = Math.max(largest, bytes);
+    } else fixed += bytes;
+  }
+  for (const s of p.layout.slots) {
+    const b = p.plan.buffers.find((x) => x.name === s.buffer);
+    const words = evalSize(s.words, sizes, one);
+    if (b && isChunkScoped(b, p.plan)) perRow += 4 * words;
+    else fixed += 4 * words;
+  }
+  const rows = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+  return { fixedBytes: fixed, perRowBytes: perRow, largestRowBytes: largest, rows };
+}
+
+export interface ChunkChoice {
+  readonly chunkRows: number;
+  readonly chunks: number;
+  /** Why this size: the option, the budget or a device limit. */
+  readonly reason: string;
+  readonly predictedPeakBytes: number;
+}
+
+/** Default budget for the per-chunk buffers when none is given: 256 MiB, within the binding limit. */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Picks the rows per chunk: an explicit `chunkRows`, else as many as the memory budget
+ * allows after the fixed bytes (default: fixed bytes + 256 MiB of chunk buffers), always
+ * within maxStorageBufferBindingSize and maxBufferSize for each chunk buffer.
+ */
+export function chooseChunkRows(
+  m: MemoryModel,
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
+  opts: { chunkRows?: number; memoryBudget?: number },
+): ChunkChoice {
+  const total = Math.max(1, m.rows);
+  const perBinding = m.largestRowBytes
+    ? Math.floor(
+        Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / m.largestRowBytes,
+      )
+    : total;
+  if (perBinding < 1)
+    throw new UserError({
+      severity: 'error',
+      code: 'P0405',
+      message: `one row of the chunk needs ${m.largestRowBytes} bytes in one buffer, more than this device can bind (${limits.maxStorageBufferBindingSize} bytes)`,
+      help: ['the vocabulary is too large for one binding on this device'],
+    });
+  let rows: number;
+  let reason: string;
+  if (opts.chunkRows !== undefined) {
+    rows = opts.chunkRows;
+    reason = 'given';
+  } else {
+    const budget = opts.memoryBudget ?? m.fixedBytes + DEFAULT_CHUNK_BYTES;
+    const room = budget - m.fixedBytes;
+    if (m.perRowBytes > 0 && room < m.perRowBytes)
+      throw new UserError({
+        severity: 'error',
+        code: 'P0405',
+        message: `the memory budget of ${budget} bytes is too small for even one row: the inputs, results and accumulators take ${m.fixedBytes} bytes and each row of a chunk ${m.perRowBytes} more`,
+        help: [`give at least --memory-budget ${m.fixedBytes + m.perRowBytes}`],
+      });
+    rows = m.perRowBytes > 0 ? Math.floor(room / m.perRowBytes) : total;
+    reason = opts.memoryBudget !== undefined ? 'memory budget' : 'default budget';
+  }
+  if (rows > perBinding) {
+    rows = perBinding;
+    reason = 'binding limit';
+  }
+  rows = Math.max(1, Math.min(rows, total));
+  return {
+    chunkRows: rows,
+    chunks: Math.ceil(total / rows),
+    reason,
+    predictedPeakBytes: m.fixedBytes + rows * m.perRowBytes,
+  };
+}
