@@ -1,9 +1,12 @@
 import { parseArgs } from 'node:util';
 import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
+import { DeviceLostError, DeviceUnavailableError } from '../runtime/device.ts';
 import { checkCommand } from './check.ts';
 import { irCommand } from './ir-command.ts';
 import { printDiagnostics, processIo, type Io } from './io.ts';
 import { runCommand } from './run-command.ts';
+import { planCommand } from './plan-command.ts';
+import { compileCommand } from './compile-command.ts';
 import { USAGE, UsageError } from './usage.ts';
 
 export type ParsedArgs = ReturnType<typeof parseCli>;
@@ -51,6 +54,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return irCommand(files, args.values, io);
       case 'run':
         return await runCommand(files, args.values, io);
+      case 'plan':
+        return planCommand(files, args.values, io);
+      case 'compile':
+        return compileCommand(files, args.values, io);
       case undefined:
         throw new UsageError('no command given');
       default:
@@ -60,6 +67,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     if (e instanceof UsageError) {
       io.err(`error: ${e.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (e instanceof DeviceUnavailableError || e instanceof DeviceLostError) {
+      io.err(`error: ${e.message}\n`);
+      return 1;
     }
     if (e instanceof UserError) {
       printDiagnostics(io, e.diagnostics);

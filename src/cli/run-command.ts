@@ -13,7 +13,9 @@ import { randomInputs } from '../run/random-inputs.ts';
 import { rowDims, runCpu, type RunResult } from '../run/run-cpu.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
 import { gradList, parseAssignment, parseDims, type CliValues } from './options.ts';
-import { formatRun, runJson } from './run-report.ts';
+import { formatRun, runJson, type RunMeta } from './run-report.ts';
+import { parseBytes, parseChunkRows } from './bytes.ts';
+import { runWebgpu } from './run-webgpu.ts';
 import { resultsFile } from './run-output.ts';
 import { selectKernel } from './select-kernel.ts';
 import { UsageError } from './usage.ts';
@@ -22,11 +24,14 @@ import { UsageError } from './usage.ts';
 export async function runCommand(files: readonly string[], v: CliValues, io: Io): Promise<number> {
   if (files.length !== 1) throw new UsageError('run needs exactly one FILE');
   const path = files[0] ?? '';
-  const backend = v.backend ?? 'cpu';
-  if (backend !== 'cpu')
-    throw new UsageError(
-      `backend \`${backend}\` is not available in this build; use --backend cpu`,
-    );
+  const backend = v.backend ?? 'webgpu';
+  if (backend !== 'cpu' && backend !== 'webgpu')
+    throw new UsageError(`--backend takes webgpu or cpu, not \`${backend}\``);
+  const chunkRows = parseChunkRows(v['chunk-rows']);
+  const memoryBudget =
+    v['memory-budget'] === undefined
+      ? undefined
+      : parseBytes('--memory-budget', v['memory-budget']);
   if (v.inputs !== undefined && v.dims !== undefined)
     throw new UsageError('give --inputs or --dims, not both');
   if (v.inputs === undefined && v.dims === undefined)
@@ -61,10 +66,17 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
   }
 
   if (grad.length) warnZeroCotangents(fn, cot.map, io);
-  const r: RunResult = runCpu({ fn, inputs, sizes, grad, cotangents: cot.map });
-  const rows = rowDims(fn);
-  const chunkRows = rows.reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
-  const meta = { backend, chunkRows, chunks: 1, passes: 1 };
+  let r: RunResult;
+  let meta: RunMeta;
+  if (backend === 'cpu') {
+    r = runCpu({ fn, inputs, sizes, grad, cotangents: cot.map });
+    const rows = rowDims(fn).reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
+    meta = { backend, chunkRows: rows, chunks: 1, passes: 1 };
+  } else {
+    const g = await runWebgpu(fn, inputs, sizes, grad, cot.map, { chunkRows, memoryBudget }, io);
+    r = g.result;
+    meta = g.meta;
+  }
   if (v.out !== undefined) writeAtomically(v.out, resultsFile(fn, r));
   if (v.json) io.out(JSON.stringify(runJson(fn, r, meta)) + '\n');
   else io.out(formatRun(fn, r, sizes, meta, v.out));

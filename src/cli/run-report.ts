@@ -8,6 +8,11 @@ export interface RunMeta {
   readonly chunkRows: number;
   readonly chunks: number;
   readonly passes: number;
+  /** Why the chunk has this size (webgpu): given, memory budget, default budget, binding limit. */
+  readonly chunkReason?: string;
+  readonly predictedPeakBytes?: number;
+  /** What materializing the logits would take (webgpu). */
+  readonly materializedBytes?: number;
 }
 
 /** Scalars as numbers (NaN/±inf as strings, which JSON lacks), tensors by shape. */
@@ -93,8 +98,12 @@ export function formatRun(
   for (const [k, t] of r.grads)
     lines.push(`  ${`grad.${k}`.padEnd(width)} : ${summary(t)}  ‖·‖ ${fmt(norm(t))}`);
   lines.push(
-    `  ${meta.chunks} chunk${meta.chunks === 1 ? '' : 's'} of ${meta.chunkRows} rows, ${meta.passes} pass${meta.passes === 1 ? '' : 'es'}, peak ${formatBytes(r.peakBytes)}, ${r.ms.toFixed(1)} ms`,
+    `  ${meta.chunks} chunk${meta.chunks === 1 ? '' : 's'} of ${meta.chunkRows} rows${meta.chunkReason ? ` (${meta.chunkReason})` : ''}, ${meta.passes} pass${meta.passes === 1 ? '' : 'es'}, peak ${formatBytes(r.peakBytes)}, ${r.ms.toFixed(1)} ms`,
   );
+  if (meta.materializedBytes !== undefined)
+    lines.push(
+      `  materializing the logits would take ${formatBytes(meta.materializedBytes)}: projc's peak is ${((100 * r.peakBytes) / Math.max(1, meta.materializedBytes)).toFixed(1)}% of that`,
+    );
   if (out) lines.push(`  wrote ${out}`);
   return lines.join('\n') + '\n';
 }

@@ -11,9 +11,13 @@ export const USAGE = `projc — compile reduce(f, X @ W) programs into chunked, 
 usage:
   projc check FILE...                                   parse and type-check
   projc ir FILE [--kernel K] [--grad X,W]               print the forward and backward IR
+  projc compile FILE [--kernel K] [--grad X,W] --out DIR   write the WGSL modules and manifest.json
+  projc plan FILE [--kernel K] --dims N=..,H=..,V=.. [--grad X,W]
+           [--memory-budget 2GiB] [--chunk-rows K] [--json]  the chunk plan and predicted peak bytes
   projc run FILE [--kernel K] (--inputs IN.safetensors | --dims N=..,H=.. [--seed S])
            [--set NAME=VALUE]... [--grad X,W] [--cotangent NAME=V]...
-           [--backend cpu] [--out OUT.safetensors] [--json]
+           [--backend webgpu|cpu] [--chunk-rows auto|K] [--memory-budget 256MiB]
+           [--out OUT.safetensors] [--json]
 
 exit codes: 0 success, 1 a diagnosed error in the program or inputs, 2 bad usage,
             3 an internal error of projc (a bug: please report it)

@@ -21,7 +21,8 @@ export interface MemoryModel {
   readonly rows: number;
 }
 
-const UNIFORM_AND_STAGING_SLACK = 64 * 1024;
+// The uniform block, the matmul uniform ring and the readback staging of a scalar.
+const UNIFORM_AND_STAGING_SLACK = 4 * 1024;
 
 /** The device bytes a program needs, as fixed bytes plus bytes per chunk row. */
 export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): MemoryModel {
@@ -107,6 +108,7 @@ export function chooseChunkRows(
     rows = perBinding;
     reason = 'binding limit';
   }
+  if (rows >= total && opts.chunkRows === undefined) reason = 'all rows fit';
   rows = Math.max(1, Math.min(rows, total));
   return {
     chunkRows: rows,
@@ -114,4 +116,29 @@ export function chooseChunkRows(
     reason,
     predictedPeakBytes: m.fixedBytes + rows * m.perRowBytes,
   };
+}
+
+/**
+ * What an eager framework holds at its peak for the same call: the inputs and results,
+ * the whole [rows, V] logits in the storage dtype of the product (bf16 when the inputs
+ * are), their f32 upcast, and with gradients the f32 dlogits: the baseline projc is
+ * measured against.
+ */
+export function materializedBytes(p: Program, sizes: ReadonlyMap<Dim, number>): number {
+  let fixed = 0;
+  for (const b of p.plan.buffers) {
+    if (b.home !== 'own' || b.aliasOf) continue;
+    fixed += b.dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1) * elementBytes(b);
+  }
+  let logits = 0;
+  for (const n of p.fn.nodes) {
+    if (n.op !== 'dot' || !p.plan.rows.every((r) => n.dims.includes(r))) continue;
+    const inputs = n.inputs.map((i) => p.fn.nodes[i]);
+    if (inputs.some((x) => x?.op !== 'param')) continue;
+    const count = n.dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+    const storage = inputs.every((x) => x?.dtype === 'bf16' || x?.dtype === 'f16') ? 2 : 0;
+    const grad = p.fn.results.some((r) => r.name.startsWith('grad.')) ? 4 : 0;
+    logits += count * (storage + 4 + grad);
+  }
+  return fixed + logits;
 }

@@ -1,0 +1,91 @@
+import { generateProgram } from '../../codegen/program.ts';
+import { compileFile } from '../frontend/compile.ts';
+import { bindDims } from '../interp/bind.ts';
+import { planKernel } from '../plan/build-plan.ts';
+import { printPlan } from '../plan/print-plan.ts';
+import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memory.ts';
+import { parseBytes, parseChunkRows } from './bytes.ts';
+import { printDiagnostics, readSource, type Io } from './io.ts';
+import { gradList, parseDims, type CliValues } from './options.ts';
+import { formatBytes } from './run-report.ts';
+import { selectKernel } from './select-kernel.ts';
+import { UsageError } from './usage.ts';
+
+/**
+ * Limits `projc plan` assumes without a device: a large discrete GPU's (maxBufferSize and
+ * maxStorageBufferBindingSize of 4 GiB − 4, as Dawn reports on Vulkan for H100-class parts).
+ */
+export const PLAN_LIMITS = { maxStorageBufferBindingSize: 2 ** 32 - 4, maxBufferSize: 2 ** 32 - 4 };
+
+/** `projc plan FILE --dims ... [--grad X,W] [--memory-budget B] [--chunk-rows K] [--json]`. */
+export function planCommand(files: readonly string[], v: CliValues, io: Io): number {
+  if (files.length !== 1) throw new UsageError('plan needs exactly one FILE');
+  if (v.dims === undefined)
+    throw new UsageError('plan needs --dims, e.g. --dims N=16384,H=4096,V=128256');
+  const path = files[0] ?? '';
+  const c = compileFile(readSource(path));
+  if (printDiagnostics(io, c.diagnostics)) return 1;
+  const fn = selectKernel(c, path, v.kernel);
+  const grad = gradList(v.grad);
+  const given = parseDims(v.dims);
+  const missing = fn.dims.filter((d) => !given.has(d));
+  if (missing.length)
+    throw new UsageError(
+      `--dims must size every dim of \`${fn.name}\`; missing ${missing.join(', ')}`,
+    );
+  const shapes = new Map(
+    fn.params
+      .filter((p) => p.dims.length)
+      .map((p) => [p.name, p.dims.map((d) => given.get(d) ?? 0)]),
+  );
+  const sizes = bindDims(fn, shapes, given);
+  const planned = planKernel({ kernel: fn, grad });
+  const program = generateProgram(planned.fn, planned.plan);
+  const model = memoryModel(program, sizes);
+  const chunkRows = parseChunkRows(v['chunk-rows']);
+  const budget =
+    v['memory-budget'] === undefined
+      ? undefined
+      : parseBytes('--memory-budget', v['memory-budget']);
+  const choice = chooseChunkRows(model, PLAN_LIMITS, {
+    ...(chunkRows !== undefined ? { chunkRows } : {}),
+    ...(budget !== undefined ? { memoryBudget: budget } : {}),
+  });
+  const baseline = materializedBytes(program, sizes);
+  const summary = {
+    kernel: fn.name,
+    dims: Object.fromEntries(sizes),
+    rows: planned.plan.rows,
+    sweeps: planned.plan.sweeps.map((s) => ({
+      index: s.index,
+      projections: s.projections,
+      stages: s.stages.length,
+    })),
+    chunkRows: choice.chunkRows,
+    chunks: choice.chunks,
+    chunkReason: choice.reason,
+    fixedBytes: model.fixedBytes,
+    perRowBytes: model.perRowBytes,
+    predictedPeakBytes: choice.predictedPeakBytes,
+    materializedBytes: baseline,
+    ratio: choice.predictedPeakBytes / baseline,
+  };
+  if (v.json) {
+    io.out(JSON.stringify(summary) + '\n');
+    return 0;
+  }
+  io.out(printPlan(planned.fn, planned.plan));
+  io.out(
+    [
+      `memory with ${[...sizes].map(([d, n]) => `${d}=${n}`).join(' ')}:`,
+      `  fixed (inputs, results, accumulators): ${formatBytes(model.fixedBytes)}`,
+      `  per chunk row: ${formatBytes(model.perRowBytes)}`,
+      `  chunk: ${choice.chunkRows} rows (${choice.reason}), ${choice.chunks} chunk${choice.chunks === 1 ? '' : 's'} per sweep`,
+      `  predicted peak: ${formatBytes(choice.predictedPeakBytes)}`,
+      `  materialized logits (eager baseline): ${formatBytes(baseline)}`,
+      `  projc / baseline: ${(100 * summary.ratio).toFixed(2)}%`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
