@@ -9,12 +9,14 @@ import type { DimSizes, Tensor } from '../interp/tensor.ts';
 import { isFloat } from '../ir/types.ts';
 import type { AcquiredDevice } from './device.ts';
 import { BufferPool } from './buffers.ts';
-import { MatmulRunner } from './matmul.ts';
+import { MatmulRunner, OperandRangeError } from './matmul.ts';
 import { chooseChunkRows, elementBytes, memoryModel, type ChunkChoice } from './memory.ts';
 import { BufferUsage } from './usage.ts';
 import { arenaImage, uniformImage } from './images.ts';
 
 export interface ExecuteOptions {
+  /** Lower the binding limit below the device's (tests of the splitting of large weights). */
+  readonly maxStorageBufferBindingSize?: number;
   readonly chunkRows?: number;
   readonly memoryBudget?: number;
   /** Called after each chunk with (chunks done, chunks in all sweeps). */
@@ -45,9 +47,16 @@ export async function execute(
 ): Promise<ExecuteResult> {
   const t0 = performance.now();
   const { device } = dev;
-  const chunk = chooseChunkRows(memoryModel(p, sizes), dev.limits, opts);
+  const limits = {
+    ...dev.limits,
+    maxStorageBufferBindingSize: Math.min(
+      dev.limits.maxStorageBufferBindingSize,
+      opts.maxStorageBufferBindingSize ?? Infinity,
+    ),
+  };
+  const chunk = chooseChunkRows(memoryModel(p, sizes), limits, opts);
   const total = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
-  const pool = new BufferPool(device, dev.limits);
+  const pool = new BufferPool(device, limits);
   const runner = new MatmulRunner(device, { pool });
   try {
     const arena = arenaImage(p, sizes, chunk.chunkRows, inputs);
@@ -71,8 +80,9 @@ export async function execute(
         1,
       );
       const count = b.home === 'chunk' ? n * chunk.chunkRows : n;
+      // Buffers of their own may pass the binding limit (a 128K-vocab weight): products bind ranges.
       const buf = pool.create(b.name, count * elementBytes(b), storage, {
-        rangedBinding: b.home === 'own' && b.role === 'input',
+        rangedBinding: b.home === 'own',
       });
       buffers.set(b.name, buf);
       if (b.role === 'input') {
@@ -144,7 +154,7 @@ export async function execute(
         const enc = device.createCommandEncoder({ label: `sweep ${sw.index} rows ${start}` });
         for (const step of sw.chunk) {
           if (step.kind === 'kernel') dispatch(enc, step.module);
-          else runner.encode(enc, matmulArgs(step.spec, buffers, sizes, state));
+          else encodeSplit(runner, enc, matmulArgs(step.spec, buffers, sizes, state));
         }
         device.queue.submit([enc.finish()]);
         runner.afterSubmit();
@@ -226,6 +236,57 @@ function workgroups(
     }
     case 'elements':
       return Math.ceil(evalSize(m.dispatch.count, sizes, chunk) / m.workgroupSize);
+  }
+}
+
+type Args = Parameters<MatmulRunner['encode']>[1];
+
+/**
+ * Records a product, split in halves while an operand's range passes the binding limit,
+ * along the dim that spans most of that operand: a weight too large to bind whole is read
+ * a slice of vocabulary rows at a time (z = X·Wᵀ along N; dX = dz·W along K, the later
+ * halves accumulating), and an accumulator like dW a slice of rows at a time.
+ */
+function encodeSplit(runner: MatmulRunner, enc: GPUCommandEncoder, a: Args): void {
+  try {
+    runner.encode(enc, a);
+  } catch (e) {
+    if (!(e instanceof OperandRangeError)) throw e;
+    const span = { M: 0, N: 0, K: 0 };
+    if (e.operand === 'A') Object.assign(span, { M: (a.M - 1) * a.sAm, K: (a.K - 1) * a.sAk });
+    else if (e.operand === 'B') Object.assign(span, { N: (a.N - 1) * a.sBn, K: (a.K - 1) * a.sBk });
+    else Object.assign(span, { M: (a.M - 1) * a.sCm, N: (a.N - 1) * a.sCn });
+    const dim = (['M', 'N', 'K'] as const).reduce((x, y) => (span[y] > span[x] ? y : x));
+    const n = a[dim];
+    if (n <= 1) throw e;
+    const h = Math.ceil(n / 2);
+    if (dim === 'M') {
+      encodeSplit(runner, enc, { ...a, M: h });
+      encodeSplit(runner, enc, {
+        ...a,
+        M: a.M - h,
+        offA: a.offA + h * a.sAm,
+        offC: a.offC + h * a.sCm,
+      });
+    } else if (dim === 'N') {
+      encodeSplit(runner, enc, { ...a, N: h });
+      encodeSplit(runner, enc, {
+        ...a,
+        N: a.N - h,
+        offB: a.offB + h * a.sBn,
+        offC: a.offC + h * a.sCn,
+      });
+    } else {
+      // C = A₁B₁ (+ the old C), then C += A₂B₂.
+      encodeSplit(runner, enc, { ...a, K: h });
+      encodeSplit(runner, enc, {
+        ...a,
+        K: a.K - h,
+        offA: a.offA + h * a.sAk,
+        offB: a.offB + h * a.sBk,
+        accumulate: true,
+      });
+    }
   }
 }
 

@@ -60,6 +60,25 @@ interface Binding {
   shift: number;
 }
 
+/** An operand range of one matmul is over the binding limit: split the matmul (A: along M, B: along N). */
+export class OperandRangeError extends BufferLimitError {
+  constructor(
+    readonly operand: string,
+    label: string,
+    bytes: number,
+    limit: number,
+  ) {
+    super(
+      label,
+      bytes,
+      'maxStorageBufferBindingSize',
+      limit,
+      `the range matmul operand ${operand} reads; split the matmul`,
+    );
+    this.name = 'OperandRangeError';
+  }
+}
+
 /** Builds and records matmul dispatches on one device; pipelines are cached per config. */
 export class MatmulRunner {
   readonly tiles: MatmulTiles;
@@ -242,15 +261,7 @@ export class MatmulRunner {
     const align = this.device.limits.minStorageBufferOffsetAlignment;
     const offset = Math.floor((first * elemBytes) / align) * align;
     const size = end - offset;
-    if (size > limit) {
-      throw new BufferLimitError(
-        buffer.label,
-        size,
-        'maxStorageBufferBindingSize',
-        limit,
-        `the range matmul operand ${name} reads; split the matmul (e.g. along N)`,
-      );
-    }
+    if (size > limit) throw new OperandRangeError(name, buffer.label, size, limit);
     return { buffer, offset, size, shift: offset / elemBytes };
   }
 }
