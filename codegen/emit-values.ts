@@ -206,8 +206,6 @@ export class Scope {
  * is, and never a buffer the epilogue writes (it may not be written yet: compute instead).
  */
 export function storedHome(plan: ChunkPlan, id: number): PlanBuffer | undefined {
-  if (plan.epilogue.includes(id) && !['row', 'carried'].includes(plan.classes.get(id) ?? ''))
-    return undefined;
   const all = plan.buffers.filter(
     (b) =>
       b.node === id && b.role !== 'input' && !(b.role === 'result' && plan.epilogue.includes(id)),

@@ -1,6 +1,8 @@
 import { differentiate, type Cotangent } from '../autodiff/differentiate.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { printFunction } from '../ir/print.ts';
+import { planKernel } from '../plan/build-plan.ts';
+import { printPlan } from '../plan/print-plan.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
 import type { CliValues } from './options.ts';
@@ -9,8 +11,8 @@ import { selectKernel } from './select-kernel.ts';
 import { UsageError } from './usage.ts';
 
 /**
- * `projc ir FILE [--kernel K] [--grad X,W]`: the forward IR, and with `--grad` the joint
- * forward + backward IR. A single scalar result has cotangent 1; any other result gets a
+ * `projc ir FILE [--kernel K] [--grad X,W]`: the forward IR, with `--grad` the joint
+ * forward + backward IR, and the chunk plan of that program. A single scalar result has cotangent 1; any other result gets a
  * tensor cotangent parameter `cotangent.NAME`, so the printed backward is the general one.
  */
 export function irCommand(files: readonly string[], v: CliValues, io: Io): number {
@@ -24,12 +26,15 @@ export function irCommand(files: readonly string[], v: CliValues, io: Io): numbe
   const joint = wrt.length
     ? differentiate(fn, { wrt, cotangents: defaultCotangents(fn) })
     : undefined;
+  const cotangents = defaultCotangents(fn);
+  const planned = planKernel({ kernel: fn, grad: wrt, cotangents });
   io.out(`# forward\n${printFunction(fn)}`);
   if (joint) {
     io.out(
       `\n# forward + backward (gradients of ${fn.results.map((r) => r.name).join(', ')} w.r.t. ${wrt.join(', ')})\n${printFunction(joint)}`,
     );
   }
+  io.out(`\n# ${printPlan(planned.fn, planned.plan)}`);
   return 0;
 }
 

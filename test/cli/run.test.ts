@@ -17,9 +17,12 @@ import {
 const dir = mkdtempSync(join(tmpdir(), 'projc-run-'));
 const CE = 'examples/cross_entropy.proj';
 
-async function projc(...argv: string[]) {
+/** `projc ...`; `run` defaults to the CPU backend here (the WebGPU one is tested below and in test/runtime). */
+async function projc(...args: string[]) {
   let out = '';
   let err = '';
+  const argv =
+    args[0] === 'run' && !args.includes('--backend') ? [...args, '--backend', 'cpu'] : args;
   const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t) });
   return { code, out, err };
 }
@@ -295,3 +298,57 @@ describe('projc run: bad inputs are named precisely', () => {
     expect((await projc('run', CE, '--backend', 'tpu', '--dims', 'N=2,H=2,V=2')).code).toBe(2);
   });
 });
+
+describe('projc run --backend webgpu (the default)', () => {
+  it('matches the CPU backend, reports the chunking, and writes the same outputs', async () => {
+    const file = inputs(X, W, target);
+    const gpu = await main(
+      ['run', CE, '--inputs', file, '--grad', 'X,W', '--chunk-rows', '4', '--json'],
+      {
+        out: (t) => (gpuOut += t),
+        err: () => undefined,
+      },
+    );
+    expect(gpu).toBe(0);
+    const g = JSON.parse(gpuOut);
+    const c = JSON.parse((await projc('run', CE, '--inputs', file, '--grad', 'X,W', '--json')).out);
+    expect(g.backend).toMatch(/^webgpu/);
+    expect(g.chunkRows).toBe(4);
+    expect(g.chunks).toBe(2);
+    expect(g.passes).toBe(2);
+    expect(g.peakBytes).toBeGreaterThan(0);
+    expect(Math.abs(g.outputs.out - c.outputs.out) / Math.abs(c.outputs.out)).toBeLessThan(1e-5);
+    for (const k of ['grad.X', 'grad.W'])
+      expect(Math.abs(g.gradNorms[k] - c.gradNorms[k]) / c.gradNorms[k]).toBeLessThan(1e-5);
+  });
+
+  it('rejects a memory budget too small for one row, and bad --chunk-rows', async () => {
+    const r = await main(['run', CE, '--dims', 'N=8,H=4,V=64', '--memory-budget', '1KiB'], {
+      out: () => undefined,
+      err: (t) => (budgetErr += t),
+    });
+    expect(r).toBe(1);
+    expect(budgetErr).toMatch(/too small for even one row/);
+    expect(
+      (await projc('run', CE, '--dims', 'N=8,H=4,V=64', '--backend', 'webgpu', '--chunk-rows', '0'))
+        .code,
+    ).toBe(2);
+    expect(
+      (
+        await projc(
+          'run',
+          CE,
+          '--dims',
+          'N=8,H=4,V=64',
+          '--backend',
+          'webgpu',
+          '--memory-budget',
+          'lots',
+        )
+      ).code,
+    ).toBe(2);
+  });
+});
+
+let gpuOut = '';
+let budgetErr = '';
