@@ -13,6 +13,8 @@ export interface RunMeta {
   readonly predictedPeakBytes?: number;
   /** What materializing the logits would take (webgpu). */
   readonly materializedBytes?: number;
+  /** One line per sweep (webgpu). */
+  readonly plan?: readonly string[];
 }
 
 /** Scalars as numbers (NaN/±inf as strings, which JSON lacks), tensors by shape. */
@@ -100,6 +102,7 @@ export function formatRun(
   lines.push(
     `  ${meta.chunks} chunk${meta.chunks === 1 ? '' : 's'} of ${meta.chunkRows} rows${meta.chunkReason ? ` (${meta.chunkReason})` : ''}, ${meta.passes} pass${meta.passes === 1 ? '' : 'es'}, peak ${formatBytes(r.peakBytes)}, ${r.ms.toFixed(1)} ms`,
   );
+  for (const line of meta.plan ?? []) lines.push(`  ${line}`);
   if (meta.materializedBytes !== undefined)
     lines.push(
       `  materializing the logits would take ${formatBytes(meta.materializedBytes)}: projc's peak is ${((100 * r.peakBytes) / Math.max(1, meta.materializedBytes)).toFixed(1)}% of that`,

@@ -3,6 +3,7 @@ import type { Cotangent } from '../autodiff/differentiate.ts';
 import type { DimSizes, Tensor } from '../interp/tensor.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
+import { planSummary } from '../plan/print-plan.ts';
 import type { RunResult } from '../run/run-cpu.ts';
 import { acquireDevice } from '../runtime/device.ts';
 import { execute } from '../runtime/execute.ts';
@@ -45,6 +46,7 @@ export async function runWebgpu(
         chunkReason: r.chunk.reason,
         predictedPeakBytes: r.chunk.predictedPeakBytes,
         materializedBytes: materializedBytes(program, sizes),
+        plan: planSummary(planned.fn, planned.plan),
       },
     };
   } finally {

@@ -41,3 +41,26 @@ export function printPlan(fn: IrFunction, plan: ChunkPlan): string {
     );
   return lines.join('\n') + '\n';
 }
+
+/** One line per sweep, for run reports: `sweep 1: X·W → row kernel → dz·W → dzᵀ·X (+=) → carry`. */
+export function planSummary(fn: IrFunction, plan: ChunkPlan): string[] {
+  const name = (id: number) => {
+    const n = fn.nodes[id];
+    const p = n?.op === 'param' ? n.attrs.name : undefined;
+    return (
+      p ??
+      fn.labels?.get(id) ??
+      (fn.nodes[id]?.dims.some((d) => !plan.rows.includes(d)) ? 'dz' : `%${id}`)
+    );
+  };
+  return plan.sweeps.map((sw) => {
+    const steps = sw.stages.map((st) => {
+      if (st.kind === 'row') return 'row kernel';
+      if (st.kind === 'carry') return 'carry';
+      const n = fn.nodes[st.node];
+      const [a, b] = (n?.inputs ?? []).map(name);
+      return `${a}·${b} [${n?.dims.join(', ')}]${plan.classes.get(st.node) === 'carried' ? ' (+=)' : ''}`;
+    });
+    return `sweep ${sw.index}: ${steps.join(' → ')}`;
+  });
+}

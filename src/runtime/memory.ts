@@ -21,7 +21,7 @@ export interface MemoryModel {
   readonly rows: number;
 }
 
-// The uniform block, the matmul uniform ring and the readback staging of a scalar.
+// The uniform block and the matmul uniform ring.
 const UNIFORM_AND_STAGING_SLACK = 4 * 1024;
 
 /** The device bytes a program needs, as fixed bytes plus bytes per chunk row. */
@@ -48,6 +48,14 @@ export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): Memory
     if (b && isChunkScoped(b, p.plan)) perRow += 4 * words;
     else fixed += 4 * words;
   }
+  // Each result is read back through a staging buffer of its size while every other
+  // buffer is still live: the largest (e.g. grad.W, V × H × 4 bytes) adds to the peak.
+  let staging = 4;
+  for (const r of p.fn.results) {
+    const n = p.fn.nodes[r.node]?.dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1) ?? 1;
+    staging = Math.max(staging, 4 * n);
+  }
+  fixed += staging;
   const rows = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
   return { fixedBytes: fixed, perRowBytes: perRow, largestRowBytes: largest, rows };
 }
@@ -74,6 +82,21 @@ export function chooseChunkRows(
   opts: { chunkRows?: number; memoryBudget?: number },
 ): ChunkChoice {
   const total = Math.max(1, m.rows);
+  if (
+    opts.chunkRows !== undefined &&
+    !(Number.isSafeInteger(opts.chunkRows) && opts.chunkRows >= 1)
+  )
+    throw new UserError({
+      severity: 'error',
+      code: 'P0405',
+      message: `chunkRows must be a positive integer, got ${opts.chunkRows}`,
+    });
+  if (opts.memoryBudget !== undefined && !(opts.memoryBudget >= 0))
+    throw new UserError({
+      severity: 'error',
+      code: 'P0405',
+      message: `memoryBudget must be a number of bytes, got ${opts.memoryBudget}`,
+    });
   const perBinding = m.largestRowBytes
     ? Math.floor(
         Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / m.largestRowBytes,
