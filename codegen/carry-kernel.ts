@@ -25,6 +25,8 @@ export function carryKernel(
 ): KernelModule {
   const n = fn.nodes[id] as Node;
   const rows = plan.rows;
+  if (n.dims.some((d) => !rows.includes(d)))
+    return columnCarryKernel(fn, plan, layout, id, name, wg);
   const kept = rows.filter((d) => n.dims.includes(d));
   if (n.dims.join() !== kept.join())
     throw new InternalError(`carried %${id} keeps dims out of row order`);
@@ -97,5 +99,83 @@ export function carryKernel(
     workgroupSize: wg,
     bindings: bindings.specs(),
     dispatch: { kind: 'kept', inner: { dims: reduced } },
+  };
+}
+
+/**
+ * Folds one chunk's rows of a per-row vector into a vector accumulator (Σ over rows of
+ * dz[r, v] for the gradient of a bias): one thread per element v, looping over the chunk's
+ * rows in order.
+ */
+function columnCarryKernel(
+  fn: IrFunction,
+  plan: ChunkPlan,
+  layout: ProgramLayout,
+  id: number,
+  name: string,
+  wg: number,
+): KernelModule {
+  const n = fn.nodes[id] as Node;
+  const rows = plan.rows;
+  const inner = n.dims.filter((d) => !rows.includes(d));
+  if (inner.length !== 1 || n.dims.length !== 1)
+    throw new InternalError(`column carry %${id} must keep exactly one non-row dim`);
+  const d = inner[0] ?? '';
+  const bindings = new BindingSet(plan);
+  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set() };
+  const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
+  const size = (x: Dim) => U((w) => w.kind === 'dim' && w.dim === x);
+  const coords = new Map<Dim, string>([[d, 'v']]);
+  const head: string[] = [];
+  rows.forEach((r, j) => {
+    const after = rows.slice(j + 1).map(size);
+    head.push(`let c_${r} = (g${after.length ? ` / (${after.join(' * ')})` : ''}) % ${size(r)};`);
+    coords.set(r, `c_${r}`);
+  });
+  const scope = new Scope(env, coords, undefined, 'lr');
+  const x = scope.value(n.inputs[0] ?? -1);
+  const r = reduction(n.op, wgslType(n.dtype));
+  const acc = plan.buffers.find(
+    (b) => b.node === id && b.role === 'accumulator' && b.home === 'arena',
+  );
+  if (!acc) throw new InternalError(`carried %${id} has no arena accumulator`);
+  const slot = U((w) => w.kind === 'slot' && w.buffer === acc.name);
+  const arena = bindings.use('arena', 'read_write', 'u32');
+  const isLse = n.op === 'logsumexp';
+  const old = isLse
+    ? `vec2<f32>(bitcast<f32>(${arena}[${slot} + v]), bitcast<f32>(${arena}[${slot} + ${size(d)} + v]))`
+    : fromWord(`${arena}[${slot} + v]`, n.dtype);
+  const write = isLse
+    ? [
+        `${arena}[${slot} + v] = bitcast<u32>(a.x);`,
+        `${arena}[${slot} + ${size(d)} + v] = bitcast<u32>(a.y);`,
+      ]
+    : [`${arena}[${slot} + v] = ${toWord('a', n.dtype)};`];
+  const cs = U((w) => w.kind === 'chunkStart');
+  const code = [
+    WGSL_HELPERS,
+    LSE_HELPERS,
+    bindings.declarations(Math.ceil(layout.uniform.length / 4)),
+    `@compute @workgroup_size(${wg})`,
+    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    `  let v = gid.y * ${GRID_X * wg}u + gid.x;`,
+    `  if (v >= ${size(d)}) { return; }`,
+    `  var a = ${old};`,
+    `  for (var lr = 0u; lr < ${U((w) => w.kind === 'chunkRows')}; lr = lr + 1u) {`,
+    `    let g = ${cs} + lr;`,
+    ...head.map((l) => `    ${l}`),
+    ...scope.lines.map((l) => `    ${l}`),
+    `    a = ${r.push('a', x)};`,
+    '  }',
+    ...write.map((l) => `  ${l}`),
+    '}',
+    '',
+  ].join('\n');
+  return {
+    name,
+    code,
+    workgroupSize: wg,
+    bindings: bindings.specs(),
+    dispatch: { kind: 'elements', count: { dims: [d] } },
   };
 }

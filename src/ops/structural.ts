@@ -17,7 +17,7 @@ const sameSet = (a: readonly string[], b: readonly string[]) =>
 
 export const gather: OpRecord = {
   op: 'gather',
-  doc: 'gather(x, idx, d): x at position idx along d; 0 where idx is out of range',
+  doc: 'gather(x, idx, d): x at position idx along d; 0 where idx is out of range; extra dims of idx broadcast',
   arity: 2,
   infer: (args, attrs) => {
     const [x, idx] = args;
@@ -35,13 +35,15 @@ export const gather: OpRecord = {
         arg: 1,
         help: ['cast it: `i32(idx)`'],
       });
-    if (!sameSet(idx.dims, rest))
+    // idx has x's dims without d (spec §5), and may have more: those broadcast, as for
+    // `w[target]` with w: [V] and target: [N] (PyTorch's advanced indexing).
+    if (!rest.every((k) => idx.dims.includes(k)) || idx.dims.includes(d))
       return fail(
         'P0207',
-        `the index of \`gather\` must have x's dims without \`${d}\`: [${rest.join(', ')}], found [${idx.dims.join(', ')}]`,
+        `the index of \`gather\` must have x's dims without \`${d}\`: [${rest.join(', ')}] (and may have more), found [${idx.dims.join(', ')}]`,
         { arg: 1 },
       );
-    return ok(arithDtype(x.dtype), rest);
+    return ok(arithDtype(x.dtype), [...rest, ...idx.dims.filter((k) => !rest.includes(k))]);
   },
   eval: (args, node, sizes) => {
     const [x, idx] = args as [Tensor, Tensor];

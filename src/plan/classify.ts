@@ -75,10 +75,10 @@ export function classify(fn: IrFunction, rows: readonly Dim[]): Map<number, Valu
         if (kept.length) fail(n, 'contracts only some of the row dims');
         if (ins.some((i) => !hasAll(i.dims, rows)))
           fail(n, 'contracts rows of a value with a weight');
-      } else if (x.dims.some((d) => !rows.includes(d) && n.dims.includes(d)))
+      } else if (x.dims.some((d) => !rows.includes(d) && n.dims.includes(d)) && kept.length)
         fail(
           n,
-          'reduces a per-row vector over rows and keeps its vector dim (column sums are not supported)',
+          'reduces a per-row vector over some row dims and keeps its vector dim (only column sums over every row dim are supported)',
         );
       cls.set(n.id, 'carried');
       continue;
