@@ -30,7 +30,10 @@ export interface ExecuteResult {
   readonly sweeps: number;
   /** Device bytes at the peak of the run, as tracked by the buffer pool. */
   readonly peakBytes: number;
+  /** Wall time of the whole call: upload, compute, readback (pipelines are cached per device). */
   readonly ms: number;
+  /** Wall time of the sweeps and kernels alone, from the first dispatch to the device going idle. */
+  readonly computeMs: number;
 }
 
 /**
@@ -96,14 +99,7 @@ export async function execute(
       { pipeline: GPUComputePipeline; group: GPUBindGroup; module: KernelModule }
     >();
     for (const m of p.modules) {
-      const pipeline = await device.createComputePipelineAsync({
-        label: m.name,
-        layout: 'auto',
-        compute: {
-          module: device.createShaderModule({ label: m.name, code: m.code }),
-          entryPoint: 'main',
-        },
-      });
+      const pipeline = await cachedPipeline(device, m);
       const group = device.createBindGroup({
         label: m.name,
         layout: pipeline.getBindGroupLayout(0),
@@ -114,7 +110,6 @@ export async function execute(
       });
       pipelines.set(m.name, { pipeline, group, module: m });
     }
-
     const state = { start: 0, rows: 0 };
     const writeUniform = () => {
       uni.words[uni.chunkStart] = state.start;
@@ -142,6 +137,8 @@ export async function execute(
       device.queue.submit([enc.finish()]);
     };
 
+    await device.queue.onSubmittedWorkDone();
+    const tCompute = performance.now();
     runAlone(p.before);
     const chunksInAll = chunk.chunks * p.sweeps.length;
     let done = 0;
@@ -169,6 +166,7 @@ export async function execute(
     }
     runAlone(p.epilogue);
     await device.queue.onSubmittedWorkDone();
+    const computeMs = performance.now() - tCompute;
     dev.throwIfLost();
 
     const values = new Map<string, Tensor>();
@@ -199,11 +197,34 @@ export async function execute(
       sweeps: p.sweeps.length,
       peakBytes: pool.peakBytes,
       ms: performance.now() - t0,
+      computeMs,
     };
   } finally {
     runner.destroy();
     pool.destroyAll();
   }
+}
+
+// Compiled pipelines per device, by module code: a program run again, or another program
+// with the same module, does not compile its WGSL again.
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+function cachedPipeline(device: GPUDevice, m: KernelModule): Promise<GPUComputePipeline> {
+  let cache = pipelineCache.get(device);
+  if (!cache) pipelineCache.set(device, (cache = new Map()));
+  let p = cache.get(m.code);
+  if (!p) {
+    p = device.createComputePipelineAsync({
+      label: m.name,
+      layout: 'auto',
+      compute: {
+        module: device.createShaderModule({ label: m.name, code: m.code }),
+        entryPoint: 'main',
+      },
+    });
+    cache.set(m.code, p);
+  }
+  return p;
 }
 
 function fnParamName(p: Program, node: number): string {

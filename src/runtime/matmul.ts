@@ -50,6 +50,26 @@ export interface MatmulRunnerOptions {
   tiles?: MatmulTiles;
   /** Override of the device's maxComputeWorkgroupsPerDimension (tests force splits). */
   maxWorkgroupsPerDimension?: number;
+  /** Most K per dispatch; default `maxKPerDispatch(tiles)` (tests force splits). */
+  maxKPerDispatch?: number;
+}
+
+// Mesa's llvmpipe (the CPU device of CI, also lavapipe) silently ends a shader invocation's
+// loops after 65535 iterations in all (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop
+// of the shader): the K loop would stop early and C miss the rest of the sum. Each TK step
+// runs the two staging loops and TK multiply-adds, so K is split into dispatches that stay
+// at half that count, the later ones accumulating into C.
+const LOOP_ITERATIONS_PER_DISPATCH = 32768;
+
+/** The longest K one dispatch runs with these tiles (a multiple of tileK). */
+export function maxKPerDispatch(t: MatmulTiles): number {
+  const threads = t.threadsX * t.threadsY;
+  const perStep =
+    Math.ceil((t.tileM * t.tileK) / threads) +
+    Math.ceil((t.tileK * t.tileN) / threads) +
+    t.tileK +
+    1;
+  return Math.max(1, Math.floor(LOOP_ITERATIONS_PER_DISPATCH / perStep)) * t.tileK;
 }
 
 /** A bound range of a buffer and the element shift it puts on the operand's offset. */
@@ -83,6 +103,7 @@ export class OperandRangeError extends BufferLimitError {
 export class MatmulRunner {
   readonly tiles: MatmulTiles;
   readonly maxWorkgroupsPerDimension: number;
+  readonly maxKPerDispatch: number;
   private readonly pool: BufferPool;
   private readonly layout: GPUBindGroupLayout;
   private readonly pipelineLayout: GPUPipelineLayout;
@@ -101,6 +122,7 @@ export class MatmulRunner {
     if (problem) throw new Error(`matmul tiles do not fit this device: ${problem}`);
     this.maxWorkgroupsPerDimension =
       opts.maxWorkgroupsPerDimension ?? device.limits.maxComputeWorkgroupsPerDimension;
+    this.maxKPerDispatch = opts.maxKPerDispatch ?? maxKPerDispatch(this.tiles);
     const entry = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({
       binding,
       visibility: ShaderStage.COMPUTE,
@@ -161,32 +183,36 @@ export class MatmulRunner {
     const a = this.bind('A', args.a, args.aDtype, args.offA, lastA);
     const b = this.bind('B', args.b, args.bDtype, args.offB, lastB);
     const c = this.bind('C', args.c, 'f32', args.offC, lastC);
-    const pipeline = this.pipeline(this.config(args.aDtype, args.bDtype, args.accumulate));
-
     const gridX = Math.ceil(N / this.tiles.tileN);
     const gridY = Math.ceil(M / this.tiles.tileM);
     const step = this.maxWorkgroupsPerDimension;
+    const kStep = this.maxKPerDispatch;
     const pass = encoder.beginComputePass({ label: 'matmul' });
-    pass.setPipeline(pipeline);
     let dispatches = 0;
-    for (let y0 = 0; y0 < gridY; y0 += step) {
-      for (let x0 = 0; x0 < gridX; x0 += step) {
-        const fields: Record<MatmulUniformField, number> = {
-          ...args,
-          offA: args.offA - a.shift,
-          offB: args.offB - b.shift,
-          offC: args.offC - c.shift,
-          baseTileM: y0,
-          baseTileN: x0,
-        };
-        const { buffer, slot } = this.uniforms.acquire();
-        const data = new Uint32Array(MATMUL_UNIFORM_BYTES / 4);
-        MATMUL_UNIFORM_FIELDS.forEach((f, i) => (data[i] = fields[f]));
-        this.device.queue.writeBuffer(buffer, 0, data);
-        const u: Binding = { buffer, offset: 0, size: MATMUL_UNIFORM_BYTES, shift: 0 };
-        pass.setBindGroup(0, this.bindGroup(slot, [a, b, c, u]));
-        pass.dispatchWorkgroups(Math.min(step, gridX - x0), Math.min(step, gridY - y0));
-        dispatches++;
+    // K = 0 still takes one dispatch: C = 0 unless accumulating.
+    for (let k0 = 0; k0 === 0 || k0 < K; k0 += kStep) {
+      const accumulate = args.accumulate || k0 > 0;
+      pass.setPipeline(this.pipeline(this.config(args.aDtype, args.bDtype, accumulate)));
+      for (let y0 = 0; y0 < gridY; y0 += step) {
+        for (let x0 = 0; x0 < gridX; x0 += step) {
+          const fields: Record<MatmulUniformField, number> = {
+            ...args,
+            K: Math.min(kStep, K - k0),
+            offA: args.offA + k0 * args.sAk - a.shift,
+            offB: args.offB + k0 * args.sBk - b.shift,
+            offC: args.offC - c.shift,
+            baseTileM: y0,
+            baseTileN: x0,
+          };
+          const { buffer, slot } = this.uniforms.acquire();
+          const data = new Uint32Array(MATMUL_UNIFORM_BYTES / 4);
+          MATMUL_UNIFORM_FIELDS.forEach((f, i) => (data[i] = fields[f]));
+          this.device.queue.writeBuffer(buffer, 0, data);
+          const u: Binding = { buffer, offset: 0, size: MATMUL_UNIFORM_BYTES, shift: 0 };
+          pass.setBindGroup(0, this.bindGroup(slot, [a, b, c, u]));
+          pass.dispatchWorkgroups(Math.min(step, gridX - x0), Math.min(step, gridY - y0));
+          dispatches++;
+        }
       }
     }
     pass.end();
