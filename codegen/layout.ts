@@ -31,6 +31,8 @@ export interface ArenaSlot {
   readonly init?: number;
   /** logsumexp accumulators hold (max, sum of exp) pairs: the second half is initialised with this. */
   readonly init2?: number;
+  /** The dtype of the words (`init` is written as this dtype: the identity of an i32 max is −2³¹). */
+  readonly dtype?: DType;
 }
 
 export interface ProgramLayout {
@@ -65,11 +67,17 @@ export function programLayout(fn: IrFunction, plan: ChunkPlan): ProgramLayout {
     const op = fn.nodes[b.node]?.op ?? '';
     const words = slotWords(b, plan);
     if (b.role === 'accumulator') {
-      const init = IDENTITY[op] ?? 0;
+      const isInt = b.dtype === 'i32';
+      const init =
+        isInt && op === 'max'
+          ? -(2 ** 31)
+          : isInt && op === 'min'
+            ? 2 ** 31 - 1
+            : (IDENTITY[op] ?? 0);
       slots.push(
         op === 'logsumexp'
           ? { buffer: b.name, words: { ...words, factor: 2 }, init, init2: 0 }
-          : { buffer: b.name, words, init },
+          : { buffer: b.name, words, init, dtype: b.dtype },
       );
     } else slots.push({ buffer: b.name, words });
   }

@@ -91,6 +91,7 @@ export class Runtime {
     const { cot, extra } = cotangentInputs(kernel, opts.cotangents ?? {});
     for (const [k, v] of extra) tensors.set(k, v);
     const sizes = bindDims(kernel, shapesOf(kernel, tensors));
+    checkCotangentShapes(kernel, extra, sizes);
     const r = await execute(
       this.device,
       this.program(kernel, opts.grad ?? [], cot),
@@ -130,6 +131,7 @@ export class Runtime {
     const { cot, extra } = cotangentInputs(saved.kernel, cotangents);
     for (const [k, v] of extra) tensors.set(k, v);
     const sizes = bindDims(saved.kernel, shapesOf(saved.kernel, tensors));
+    checkCotangentShapes(saved.kernel, extra, sizes);
     const r = split(
       await execute(
         this.device,
@@ -145,6 +147,25 @@ export class Runtime {
   release(): void {
     this.programs = new WeakMap();
     this.device.release();
+  }
+}
+
+/** A tensor cotangent must have its result's shape under the bound dims. */
+function checkCotangentShapes(
+  kernel: IrFunction,
+  extra: ReadonlyMap<string, Tensor>,
+  sizes: ReadonlyMap<string, number>,
+): void {
+  for (const [name, t] of extra) {
+    const r = kernel.results.find((x) => `cotangent.${x.name}` === name);
+    const node = r && kernel.nodes[r.node];
+    const want = (node?.dims ?? []).map((d) => sizes.get(d) ?? 0);
+    if (t.shape.join() !== want.join())
+      throw new UserError({
+        severity: 'error',
+        code: 'P0408',
+        message: `the cotangent of \`${r?.name}\` has shape [${t.shape.join(', ')}], but the result is [${want.join(', ')}] (${node?.dims.join(', ')})`,
+      });
   }
 }
 
@@ -175,6 +196,15 @@ function bindInputs(
   inputs: Readonly<Record<string, TensorInput>>,
 ): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
+  // Unknown names first: a misspelt `x` should be named, not reported as a missing `X`.
+  for (const name of Object.keys(inputs))
+    if (!kernel.params.some((p) => p.name === name))
+      throw new UserError({
+        severity: 'error',
+        code: 'P0406',
+        message: `\`${kernel.name}\` has no parameter \`${name}\``,
+        notes: [`parameters: ${kernel.params.map((p) => p.name).join(', ')}`],
+      });
   for (const p of kernel.params) {
     const v = inputs[p.name];
     if (v === undefined) {
@@ -187,13 +217,6 @@ function bindInputs(
     }
     out.set(p.name, toTensor(p.name, p.dtype, p.dims, v));
   }
-  for (const name of Object.keys(inputs))
-    if (!kernel.params.some((p) => p.name === name))
-      throw new UserError({
-        severity: 'error',
-        code: 'P0406',
-        message: `\`${kernel.name}\` has no parameter \`${name}\``,
-      });
   return out;
 }
 

@@ -6,7 +6,7 @@ import { manifest } from '../api/manifest.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
-import { gradList, type CliValues } from './options.ts';
+import { gradList, planningCotangents, type CliValues } from './options.ts';
 import { selectKernel } from './select-kernel.ts';
 import { UsageError } from './usage.ts';
 
@@ -26,7 +26,11 @@ export function compileCommand(files: readonly string[], v: CliValues, io: Io): 
   const c = compileFile(readSource(path));
   if (printDiagnostics(io, c.diagnostics)) return 1;
   const fn = selectKernel(c, path, v.kernel);
-  const planned = planKernel({ kernel: fn, grad: gradList(v.grad) });
+  const planned = planKernel({
+    kernel: fn,
+    grad: gradList(v.grad),
+    cotangents: planningCotangents(fn, v.cotangent),
+  });
   const program = generateProgram(planned.fn, planned.plan);
   mkdirSync(v.out, { recursive: true });
   const written: string[] = [];

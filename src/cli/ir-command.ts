@@ -1,12 +1,11 @@
-import { differentiate, type Cotangent } from '../autodiff/differentiate.ts';
+import { differentiate } from '../autodiff/differentiate.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { printFunction } from '../ir/print.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { printPlan } from '../plan/print-plan.ts';
-import type { IrFunction } from '../ir/types.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
 import type { CliValues } from './options.ts';
-import { gradList } from './options.ts';
+import { gradList, planningCotangents } from './options.ts';
 import { selectKernel } from './select-kernel.ts';
 import { UsageError } from './usage.ts';
 
@@ -22,11 +21,9 @@ export function irCommand(files: readonly string[], v: CliValues, io: Io): numbe
   if (printDiagnostics(io, c.diagnostics)) return 1;
   const fn = selectKernel(c, path, v.kernel);
   const wrt = gradList(v.grad);
-  // Derive before printing anything, so that a bad --grad leaves no partial output.
-  const joint = wrt.length
-    ? differentiate(fn, { wrt, cotangents: defaultCotangents(fn) })
-    : undefined;
-  const cotangents = defaultCotangents(fn);
+  // Derive and plan before printing anything, so that a bad --grad leaves no partial output.
+  const cotangents = planningCotangents(fn, v.cotangent);
+  const joint = wrt.length ? differentiate(fn, { wrt, cotangents }) : undefined;
   const planned = planKernel({ kernel: fn, grad: wrt, cotangents });
   io.out(`# forward\n${printFunction(fn)}`);
   if (joint) {
@@ -36,12 +33,4 @@ export function irCommand(files: readonly string[], v: CliValues, io: Io): numbe
   }
   io.out(`\n# ${printPlan(planned.fn, planned.plan)}`);
   return 0;
-}
-
-function defaultCotangents(fn: IrFunction): Map<string, Cotangent> {
-  const onlyScalar =
-    fn.results.length === 1 && (fn.nodes[fn.results[0]?.node ?? -1]?.dims.length ?? 1) === 0;
-  return new Map(
-    fn.results.map((r) => [r.name, onlyScalar ? { kind: 'const', value: 1 } : { kind: 'tensor' }]),
-  );
 }

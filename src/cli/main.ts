@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
+import { BufferLimitError } from '../runtime/buffers.ts';
 import { DeviceLostError, DeviceUnavailableError } from '../runtime/device.ts';
 import { checkCommand } from './check.ts';
 import { irCommand } from './ir-command.ts';
@@ -68,7 +69,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       io.err(`error: ${e.message}\n\n${USAGE}`);
       return 2;
     }
-    if (e instanceof DeviceUnavailableError || e instanceof DeviceLostError) {
+    if (
+      e instanceof DeviceUnavailableError ||
+      e instanceof DeviceLostError ||
+      e instanceof BufferLimitError
+    ) {
       io.err(`error: ${e.message}\n`);
       return 1;
     }

@@ -6,7 +6,7 @@ import { printPlan } from '../plan/print-plan.ts';
 import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memory.ts';
 import { parseBytes, parseChunkRows } from './bytes.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
-import { gradList, parseDims, type CliValues } from './options.ts';
+import { gradList, parseDims, planningCotangents, type CliValues } from './options.ts';
 import { formatBytes } from './run-report.ts';
 import { selectKernel } from './select-kernel.ts';
 import { UsageError } from './usage.ts';
@@ -39,7 +39,7 @@ export function planCommand(files: readonly string[], v: CliValues, io: Io): num
       .map((p) => [p.name, p.dims.map((d) => given.get(d) ?? 0)]),
   );
   const sizes = bindDims(fn, shapes, given);
-  const planned = planKernel({ kernel: fn, grad });
+  const planned = planKernel({ kernel: fn, grad, cotangents: planningCotangents(fn, v.cotangent) });
   const program = generateProgram(planned.fn, planned.plan);
   const model = memoryModel(program, sizes);
   const chunkRows = parseChunkRows(v['chunk-rows']);

@@ -12,6 +12,7 @@ import { BufferPool } from './buffers.ts';
 import { MatmulRunner, OperandRangeError } from './matmul.ts';
 import { chooseChunkRows, elementBytes, memoryModel, type ChunkChoice } from './memory.ts';
 import { BufferUsage } from './usage.ts';
+import { readbackSliced } from './readback.ts';
 import { arenaImage, uniformImage } from './images.ts';
 
 export interface ExecuteOptions {
@@ -176,7 +177,7 @@ export async function execute(
       if (!b || !node) throw new InternalError(`result ${r.name} has no buffer`);
       const shape = node.dims.map((d) => sizes.get(d) ?? 0);
       const n = shape.reduce((s, x) => s * x, 1);
-      const raw = await pool.readback(bufferOf(buffers, b.name), Math.max(4, n * 4));
+      const raw = await readbackSliced(pool, bufferOf(buffers, b.name), Math.max(4, n * 4));
       const data = new Float64Array(n);
       const view = isFloat(node.dtype)
         ? new Float32Array(raw, 0, n)

@@ -2,11 +2,14 @@ import { evalSize, uniformIndex } from '../../codegen/layout.ts';
 import type { Program } from '../../codegen/program.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
 import type { DimSizes, Tensor } from '../interp/tensor.ts';
-import { f32Bits } from '../io/dtype-bits.ts';
+import { f32Bits, roundToBf16, roundToF16 } from '../io/dtype-bits.ts';
 import { isFloat, type DType } from '../ir/types.ts';
 
 /** A value as the u32 word the kernels read: f32 bits, i32 two's complement, bool 0/1. */
 export function word(v: number, d: DType): number {
+  // bf16/f16 inputs are rounded to their storage, as the interpreter and the products see them.
+  if (d === 'bf16') return f32Bits(roundToBf16(v));
+  if (d === 'f16') return f32Bits(roundToF16(v));
   if (isFloat(d)) return f32Bits(v);
   if (d === 'i32') return v >>> 0;
   return v ? 1 : 0;
@@ -42,7 +45,7 @@ export function arenaImage(
       for (let i = 0; i < t.data.length; i++) words[off + i] = word(t.data[i] ?? 0, b.dtype);
     } else if (s.init !== undefined) {
       const half = s.init2 !== undefined ? n / 2 : n;
-      words.fill(f32Bits(s.init), off, off + half);
+      words.fill(word(s.init, s.dtype ?? 'f32'), off, off + half);
       if (s.init2 !== undefined) words.fill(f32Bits(s.init2), off + half, off + n);
     }
   }

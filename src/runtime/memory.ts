@@ -3,6 +3,7 @@ import type { Program } from '../../codegen/program.ts';
 import { evalSize, isChunkScoped } from '../../codegen/layout.ts';
 import type { Dim } from '../ir/types.ts';
 import type { PlanBuffer } from '../plan/types.ts';
+import { READBACK_SLICE_BYTES } from './readback.ts';
 
 /** Bytes of one element of a buffer as stored on the device. */
 export function elementBytes(b: PlanBuffer): number {
@@ -48,12 +49,12 @@ export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): Memory
     if (b && isChunkScoped(b, p.plan)) perRow += 4 * words;
     else fixed += 4 * words;
   }
-  // Each result is read back through a staging buffer of its size while every other
-  // buffer is still live: the largest (e.g. grad.W, V × H × 4 bytes) adds to the peak.
+  // Results are read back through a staging buffer while every other buffer is still live:
+  // the largest slice (results are read 16 MiB at a time) adds to the peak.
   let staging = 4;
   for (const r of p.fn.results) {
     const n = p.fn.nodes[r.node]?.dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1) ?? 1;
-    staging = Math.max(staging, 4 * n);
+    staging = Math.max(staging, Math.min(4 * n, READBACK_SLICE_BYTES));
   }
   fixed += staging;
   const rows = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
