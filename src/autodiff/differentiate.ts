@@ -1,5 +1,6 @@
 import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
 import { GraphBuilder } from '../ir/builder.ts';
+import { remapAnnotations } from '../ir/annotations.ts';
 import { compact } from '../ir/compact.ts';
 import { isFloat, type Dim, type IrFunction, type IrParam, type IrResult } from '../ir/types.ts';
 import { OPS } from '../ops/registry.ts';
@@ -96,11 +97,7 @@ export function differentiate(fn: IrFunction, opts: DifferentiateOptions): IrFun
     return { name: `grad.${p.name}`, node: b.op('cast', [value], { to: 'f32' }) };
   });
 
-  const labels = new Map<number, string>();
-  for (const [old, label] of fn.labels ?? []) {
-    const id = fwd[old];
-    if (id !== undefined && !labels.has(id)) labels.set(id, label);
-  }
+  const { labels, spans } = remapAnnotations(fn, (old) => fwd[old]);
   const dims: Dim[] = [...fn.dims];
   for (const p of cotangentParams) for (const d of p.dims) if (!dims.includes(d)) dims.push(d);
   return compact({
@@ -113,6 +110,7 @@ export function differentiate(fn: IrFunction, opts: DifferentiateOptions): IrFun
     nodes: b.nodes,
     dims,
     labels,
+    spans,
   });
 }
 

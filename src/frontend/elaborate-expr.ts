@@ -29,6 +29,8 @@ export interface ElabContext {
   readonly broken: ReadonlySet<FnDecl>;
   /** The fns being inlined, outermost first, to report recursion and call sites. */
   readonly calls: { name: string; span: Span }[];
+  /** Where each node was first written in the user's source (prelude code maps to the call). */
+  readonly spans: Map<number, Span>;
   /** Elaborates a fn body in a fresh scope; provided by the statement elaborator. */
   readonly inline: (fn: FnDecl, scope: Scope, callSpan: Span) => Value;
 }
@@ -143,6 +145,18 @@ export class ExprElaborator implements Lowering {
   }
 
   expr(e: Expr): Value {
+    const v = this.exprAt(e);
+    if (v.kind === 'node' && !this.ctx.spans.has(v.id)) {
+      const userCall = this.ctx.calls.find((c) => c.span.file.path !== PRELUDE.path);
+      this.ctx.spans.set(
+        v.id,
+        e.span.file.path === PRELUDE.path && userCall ? userCall.span : e.span,
+      );
+    }
+    return v;
+  }
+
+  private exprAt(e: Expr): Value {
     switch (e.kind) {
       case 'number':
         return { kind: 'literal', value: e.value, integer: Number.isInteger(e.value) };

@@ -26,12 +26,14 @@ export function elaborateKernel(
 ): IrFunction {
   const b = new GraphBuilder();
   const labels = new Map<number, string>();
+  const spans = new Map<number, Span>();
   const dims = declaredDims(k);
   const ctx: ElabContext = {
     b,
     sink,
     fns,
     broken,
+    spans,
     calls: [],
     inline: (fn, scope, callSpan) => inlineFn(ctx, fn, scope, callSpan),
   };
@@ -154,7 +156,7 @@ export function elaborateKernel(
     const id = fitResult(x, got.value, got.span, type, name);
     if (id !== undefined) results.push({ name, node: id });
   }
-  return { name: k.name.name, params, results, nodes: b.nodes, dims, labels };
+  return { name: k.name.name, params, results, nodes: b.nodes, dims, labels, spans };
 }
 
 /** Dims in order of first appearance in the parameters. */

@@ -1,3 +1,4 @@
+import { remapAnnotations } from './annotations.ts';
 import type { IrFunction, Node } from './types.ts';
 
 /**
@@ -21,15 +22,12 @@ export function compact(fn: IrFunction): IrFunction {
     renum.set(n.id, id);
     nodes.push({ ...n, id, inputs: n.inputs.map((i) => renum.get(i) ?? -1) });
   }
-  const labels = new Map<number, string>();
-  for (const [id, name] of fn.labels ?? []) {
-    const to = renum.get(id);
-    if (to !== undefined && !labels.has(to)) labels.set(to, name);
-  }
+  const { labels, spans } = remapAnnotations(fn, (id) => renum.get(id));
   return {
     ...fn,
     nodes,
     labels,
+    spans,
     params: fn.params.map((p) => {
       const node = p.node === undefined ? undefined : renum.get(p.node);
       const { node: _old, ...rest } = p;

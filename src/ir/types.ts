@@ -1,3 +1,4 @@
+import type { Span } from '../diagnostics/source.ts';
 import type { DTypeName } from '../frontend/ast.ts';
 
 /** Dtypes of IR values. Floating storage dtypes (bf16, f16) appear on parameters and casts. */
@@ -120,6 +121,8 @@ export interface IrFunction {
   readonly dims: readonly Dim[];
   /** Source names of nodes (`lse`, `row`...), printed as comments to make the IR readable. */
   readonly labels?: ReadonlyMap<number, string>;
+  /** Where in the source each node was written (forward nodes), for diagnostics after lowering. */
+  readonly spans?: ReadonlyMap<number, Span>;
 }
 
 export const FLOAT_DTYPES: readonly DType[] = ['f32', 'f16', 'bf16'];

@@ -1,4 +1,5 @@
 import { GraphBuilder } from '../ir/builder.ts';
+import { remapAnnotations } from '../ir/annotations.ts';
 import { compact } from '../ir/compact.ts';
 import type { Dim, IrFunction } from '../ir/types.ts';
 import { hasAll } from './classify.ts';
@@ -14,7 +15,6 @@ const SPLITTABLE = new Set(['sum', 'max', 'min', 'logsumexp']);
 export function splitRowReductions(fn: IrFunction, rows: readonly Dim[]): IrFunction {
   const b = new GraphBuilder();
   const map = new Map<number, number>();
-  const labels = new Map<number, string>();
   for (const n of fn.nodes) {
     const ins = n.inputs.map((i) => map.get(i) ?? -1);
     const x = fn.nodes[n.inputs[0] ?? -1];
@@ -27,13 +27,11 @@ export function splitRowReductions(fn: IrFunction, rows: readonly Dim[]): IrFunc
       id = b.op(n.op, [perRow], { axes: outer });
     } else id = b.intern(n.op, ins, n.attrs, n.dtype, n.dims);
     map.set(n.id, id);
-    const label = fn.labels?.get(n.id);
-    if (label && !labels.has(id)) labels.set(id, label);
   }
   return compact({
     ...fn,
     nodes: b.nodes,
-    labels,
+    ...remapAnnotations(fn, (id) => map.get(id)),
     params: fn.params.map((p) =>
       p.node === undefined ? p : { ...p, node: map.get(p.node) ?? -1 },
     ),

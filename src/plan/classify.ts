@@ -1,4 +1,5 @@
 import { UserError } from '../diagnostics/diagnostic.ts';
+import type { Span } from '../diagnostics/source.ts';
 import { nodeText } from '../ir/print.ts';
 import type { Dim, IrFunction, Node } from '../ir/types.ts';
 import type { ValueClass } from './types.ts';
@@ -12,9 +13,11 @@ export function hasAll(dims: readonly Dim[], rows: readonly Dim[]): boolean {
 /** A value that cannot be scheduled chunk by chunk: names the value and the reason (spec §8). */
 export function notChunkable(fn: IrFunction, rows: readonly Dim[], n: Node, why: string): never {
   const label = fn.labels?.get(n.id);
+  const span = nearestSpan(fn, n.id);
   throw new UserError({
     severity: 'error',
     code: 'P0302',
+    ...(span ? { span } : {}),
     message: `\`${fn.name}\` cannot be run chunked: ${label ? `\`${label}\` (${nodeText(n)})` : nodeText(n)} ${why}`,
     notes: [
       `the rows are [${rows.join(', ')}]: the dims of the projections' left operands besides the contracted one`,
@@ -87,4 +90,22 @@ export function classify(fn: IrFunction, rows: readonly Dim[]): Map<number, Valu
     cls.set(n.id, inCls.some((c) => c === 'carried' || c === 'post') ? 'post' : 'invariant');
   }
   return cls;
+}
+
+/**
+ * The source span of a node, or of the closest node it is computed from that has one (a
+ * derived gradient points at the forward expression it differentiates).
+ */
+function nearestSpan(fn: IrFunction, id: number): Span | undefined {
+  const seen = new Set<number>();
+  const queue = [id];
+  while (queue.length) {
+    const i = queue.shift() as number;
+    if (seen.has(i)) continue;
+    seen.add(i);
+    const s = fn.spans?.get(i);
+    if (s) return s;
+    queue.push(...(fn.nodes[i]?.inputs ?? []));
+  }
+  return undefined;
 }

@@ -367,14 +367,14 @@ describe('type errors in expressions', () => {
     [
       'gather(X, u, V)',
       'P0207',
-      "the index of `gather` must have x's dims without `V`: [N], found [V]",
+      "the index of `gather` must have x's dims without `V`: [N] (and may have more), found [V]",
       'u',
       17,
     ],
     [
       'gather(L, t, V)',
       'P0207',
-      "the index of `gather` must have x's dims without `V`: [B, T], found [N]",
+      "the index of `gather` must have x's dims without `V`: [B, T] (and may have more), found [N]",
       't',
       17,
     ],

@@ -1,0 +1,259 @@
+// The measurements of `projc bench` on a device: for each shape, the materialized baseline
+// and projc at several chunk sizes, run interleaved on the same seeded inputs, every projc
+// run checked against the baseline run of the same round.
+import type { Program } from '../../codegen/program.ts';
+import { isInline } from '../../codegen/eager-kernel.ts';
+import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import type { IrFunction, Node } from '../ir/types.ts';
+import { randomInputs } from '../run/random-inputs.ts';
+import type { AcquiredDevice } from '../runtime/device.ts';
+import { execute, type ExecuteOptions } from '../runtime/execute.ts';
+import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memory.ts';
+import { shapeText, type ChunkRequest } from './bench-args.ts';
+import { relativeError, spread } from './bench-stats.ts';
+import type { ConfigResult, ProgramShape, ShapeResult } from './bench-types.ts';
+import { prepareEager } from './eager.ts';
+
+/** A result that differs from the baseline's by more than the tolerance: the bench fails. */
+export class BenchCheckError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BenchCheckError';
+  }
+}
+
+/** What the measurement reports while it runs (a bar on a terminal, lines otherwise). */
+export interface BenchProgress {
+  /** A shape begins; `work` is its share of the total work units. */
+  shape(index: number, count: number, text: string): void;
+  /** One run is done: `units` of work (rows × inner dim), what it was, its time. */
+  run(units: number, what: string, ms: number): void;
+}
+
+export interface MeasureRequest {
+  readonly dev: AcquiredDevice;
+  /** The joint program (forward and backward) both sides run. */
+  readonly program: Program;
+  readonly shapes: readonly DimSizes[];
+  /** Fixed chunk sizes to run besides the automatic choice. */
+  readonly chunks: readonly ChunkRequest[];
+  readonly repeats: number;
+  readonly seed: number;
+  readonly memoryBudget?: number | undefined;
+  /** Largest accepted max|a−b|/max|b| between projc and the baseline. */
+  readonly tolerance: number;
+  /** The forward kernel, for the random inputs (its parameters). */
+  readonly kernel: IrFunction;
+  readonly progress?: BenchProgress;
+}
+
+/** Rows × inner dim of a shape: the unit of work for progress estimates. */
+export function workUnits(p: Program, sizes: DimSizes): number {
+  return Math.max(1, logitsOf(p.fn, sizes), rowsOf(p, sizes));
+}
+
+/** How many runs a request makes: (warm-up + repeats) × (baseline + distinct chunk sizes). */
+export function plannedRuns(req: MeasureRequest, sizes: DimSizes): number {
+  return (req.repeats + 1) * (1 + resolveChunks(req, sizes).length);
+}
+
+export async function measureShapes(req: MeasureRequest): Promise<ShapeResult[]> {
+  const out: ShapeResult[] = [];
+  for (const [i, sizes] of req.shapes.entries()) {
+    req.progress?.shape(i, req.shapes.length, shapeText(sizes));
+    out.push(await measureShape(req, sizes));
+  }
+  return out;
+}
+
+interface Config {
+  readonly requests: string[];
+  readonly options: ExecuteOptions;
+  readonly chunkRows: number;
+}
+
+/** The distinct chunk sizes of a shape: requests that resolve to the same rows run once. */
+function resolveChunks(req: MeasureRequest, sizes: DimSizes): Config[] {
+  const total = rowsOf(req.program, sizes);
+  const auto = chooseChunkRows(memoryModel(req.program, sizes), req.dev.limits, {
+    ...(req.memoryBudget !== undefined ? { memoryBudget: req.memoryBudget } : {}),
+  });
+  const configs: Config[] = [];
+  const add = (request: string, rows: number, options: ExecuteOptions) => {
+    const same = configs.find((c) => c.chunkRows === rows);
+    if (same) same.requests.push(request);
+    else configs.push({ requests: [request], options, chunkRows: rows });
+  };
+  // `auto` first, so a fixed size equal to it runs exactly as the runtime's own choice.
+  add(
+    'auto',
+    auto.chunkRows,
+    req.memoryBudget !== undefined ? { memoryBudget: req.memoryBudget } : {},
+  );
+  for (const c of req.chunks) {
+    if (c === 'auto') continue;
+    const rows = c === 'all' ? total : Math.min(c, total);
+    add(String(c), rows, { chunkRows: rows });
+  }
+  return configs.sort((a, b) => a.chunkRows - b.chunkRows);
+}
+
+async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<ShapeResult> {
+  const { dev, program } = req;
+  const inputs = randomInputs(req.kernel, sizes, req.seed);
+  const configs = resolveChunks(req, sizes);
+  const units = workUnits(program, sizes);
+  const eager = await prepareEager(dev, program.fn, inputs, sizes);
+  const baseline = { times: [] as number[], peak: 0 };
+  const projc = configs.map(() => ({
+    times: [] as number[],
+    peak: 0,
+    errors: {} as Record<string, number>,
+    chunk: undefined as
+      undefined | { chunkRows: number; chunks: number; reason: string; predicted: number },
+  }));
+  try {
+    // Round 0 warms up (the first dispatch of a pipeline compiles it on llvmpipe); it is
+    // checked but not timed. Odd rounds run in reverse order, so that neither side always
+    // runs first after the other's buffers were freed.
+    for (let round = 0; round <= req.repeats; round++) {
+      const order = [-1, ...configs.keys()];
+      if (round % 2 === 1) order.reverse();
+      let reference: Map<string, Tensor> | undefined;
+      const pending: { k: number; values: Map<string, Tensor> }[] = [];
+      for (const k of order) {
+        if (k < 0) {
+          const t0 = performance.now();
+          await eager.run();
+          const ms = performance.now() - t0;
+          reference = await eager.results();
+          baseline.peak = Math.max(baseline.peak, eager.peakBytes());
+          if (round > 0) baseline.times.push(ms);
+          req.progress?.run(units, 'baseline', ms);
+          continue;
+        }
+        const c = configs[k];
+        const slot = projc[k];
+        if (!c || !slot) continue;
+        const r = await execute(dev, program, inputs, sizes, c.options);
+        slot.peak = Math.max(slot.peak, r.peakBytes);
+        slot.chunk = {
+          chunkRows: r.chunk.chunkRows,
+          chunks: r.chunk.chunks,
+          reason: r.chunk.reason,
+          predicted: r.chunk.predictedPeakBytes,
+        };
+        if (round > 0) slot.times.push(r.computeMs);
+        pending.push({ k, values: r.values });
+        req.progress?.run(units, `projc ${r.chunk.chunkRows} rows`, r.computeMs);
+      }
+      for (const { k, values } of pending) {
+        const slot = projc[k];
+        if (!slot || !reference) continue;
+        for (const [name, ref] of reference) {
+          const got = values.get(name);
+          const err = got ? relativeError(got, ref) : Infinity;
+          slot.errors[name] = Math.max(slot.errors[name] ?? 0, err);
+          if (!(err <= req.tolerance))
+            throw new BenchCheckError(
+              `at ${shapeText(sizes)}, projc with chunks of ${configs[k]?.chunkRows} rows disagrees with the baseline in run ${round} on \`${name}\`: max|a−b|/max|b| = ${err.toExponential(3)} > ${req.tolerance}`,
+            );
+        }
+      }
+    }
+  } finally {
+    eager.release();
+  }
+  const flops = matmulFlops(program.fn, sizes);
+  const gflops = (ms: number) => (ms > 0 ? flops / (ms * 1e6) : 0);
+  const total = rowsOf(program, sizes);
+  const shape = programShape(program);
+  const steps = (chunks: number) =>
+    shape.globalKernels + shape.sweeps.reduce((s, sw) => s + chunks * sw.stepsPerChunk, 0);
+  const results: ConfigResult[] = [
+    {
+      label: 'baseline',
+      kind: 'baseline',
+      requests: [],
+      peakBytes: baseline.peak,
+      timesMs: baseline.times,
+      time: spread(baseline.times),
+      effectiveGflops: gflops(spread(baseline.times).median),
+      steps: shape.baselineKernels,
+      maxRelError: {},
+    },
+    ...configs.map((c, k): ConfigResult => {
+      const slot = projc[k] ?? { times: [], peak: 0, errors: {}, chunk: undefined };
+      const time = spread(slot.times);
+      const chunks = slot.chunk?.chunks ?? Math.ceil(total / c.chunkRows);
+      return {
+        label: `projc ${slot.chunk?.chunkRows ?? c.chunkRows}`,
+        kind: 'projc',
+        requests: c.requests,
+        chunkRows: slot.chunk?.chunkRows ?? c.chunkRows,
+        chunks,
+        ...(slot.chunk ? { chunkReason: slot.chunk.reason } : {}),
+        ...(slot.chunk ? { predictedPeakBytes: slot.chunk.predicted } : {}),
+        peakBytes: slot.peak,
+        timesMs: slot.times,
+        time,
+        effectiveGflops: gflops(time.median),
+        steps: steps(chunks),
+        maxRelError: slot.errors,
+      };
+    }),
+  ];
+  return {
+    dims: Object.fromEntries(sizes),
+    rows: total,
+    logits: logitsOf(program.fn, sizes),
+    matmulFlops: flops,
+    products: program.fn.nodes.filter((n) => n.op === 'dot').length,
+    paperBaselineBytes: materializedBytes(program, sizes),
+    configs: results,
+  };
+}
+
+/** The schedule's shape: projections and steps per chunk of each sweep, kernels around them. */
+export function programShape(p: Program): ProgramShape {
+  return {
+    sweeps: p.sweeps.map((sw) => ({
+      index: sw.index,
+      projections: p.plan.sweeps[sw.index]?.projections ?? 0,
+      stepsPerChunk: sw.chunk.length,
+      productsPerChunk: sw.chunk.filter((s) => s.kind === 'matmul').length,
+    })),
+    globalKernels:
+      p.before.length + p.epilogue.length + p.sweeps.reduce((s, sw) => s + sw.after.length, 0),
+    baselineKernels: p.fn.nodes.filter((n) => !isInline(n) && n.op !== 'param').length,
+  };
+}
+
+function size(dims: readonly string[], sizes: DimSizes): number {
+  return dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+}
+
+function rowsOf(p: Program, sizes: DimSizes): number {
+  return size(p.plan.rows, sizes);
+}
+
+/** 2·(output elements)·(contracted elements) summed over the products of the program. */
+export function matmulFlops(fn: IrFunction, sizes: DimSizes): number {
+  let flops = 0;
+  for (const n of fn.nodes) {
+    if (n.op !== 'dot') continue;
+    const operands = n.inputs.map((i) => fn.nodes[i]).filter((x): x is Node => x !== undefined);
+    const contracted = [...new Set(operands.flatMap((x) => x.dims))].filter(
+      (d) => !n.dims.includes(d),
+    );
+    flops += 2 * size(n.dims, sizes) * size(contracted, sizes);
+  }
+  return flops;
+}
+
+/** Elements of the largest product output: the logits. */
+function logitsOf(fn: IrFunction, sizes: DimSizes): number {
+  let most = 0;
+  for (const n of fn.nodes) if (n.op === 'dot') most = Math.max(most, size(n.dims, sizes));
+  return most;
+}

@@ -1,0 +1,112 @@
+// The measurements of `projc bench` as plain data: what results.json holds, and what the
+// report and the plots are made from.
+import type { Spread } from './bench-stats.ts';
+
+/** One way of running a shape: the materialized baseline, or projc at one chunk size. */
+export interface ConfigResult {
+  /** `baseline`, or `projc 64`, `projc 4096`... (the chunk rows actually used). */
+  readonly label: string;
+  readonly kind: 'baseline' | 'projc';
+  /** projc: the chunk requests this run stands for (`auto`, `64`, `all`); two that resolve alike run once. */
+  readonly requests: readonly string[];
+  readonly chunkRows?: number;
+  readonly chunks?: number;
+  /** projc: why the runtime chose this size (`given`, `default budget`, `all rows fit`...). */
+  readonly chunkReason?: string;
+  /** projc: the peak the memory model predicted for this chunk size. */
+  readonly predictedPeakBytes?: number;
+  /** Device bytes at the peak, as tracked by the buffer pool (the largest over the runs). */
+  readonly peakBytes: number;
+  /** Compute time of each timed run, in run order. */
+  readonly timesMs: readonly number[];
+  readonly time: Spread;
+  /** Matmul work of the program ÷ median compute time (non-matmul kernels included in the time). */
+  readonly effectiveGflops: number;
+  /** Kernels and products launched per run (projc: every step of every chunk of every sweep). */
+  readonly steps: number;
+  /** projc: the worst relative error against the baseline over all runs, per result. */
+  readonly maxRelError: Readonly<Record<string, number>>;
+}
+
+export interface ShapeResult {
+  readonly dims: Readonly<Record<string, number>>;
+  /** Rows in all (the product of the row dims). */
+  readonly rows: number;
+  /** Elements of the largest per-row value with an inner dim (the logits: rows × V). */
+  readonly logits: number;
+  /** Floating-point operations of the products, 2·M·N·K each. */
+  readonly matmulFlops: number;
+  readonly products: number;
+  /** materializedBytes of the memory model: bf16 logits, their f32 upcast and dlogits. */
+  readonly paperBaselineBytes: number;
+  readonly configs: readonly ConfigResult[];
+}
+
+export interface CompileTiming {
+  readonly file: string;
+  readonly kernels: readonly string[];
+  readonly ms: Spread;
+  readonly modules: number;
+  readonly wgslBytes: number;
+}
+
+export interface PaperCase {
+  readonly command: string;
+  readonly dims: Readonly<Record<string, number>>;
+  readonly chunkRows: number;
+  readonly chunks: number;
+  readonly predictedPeakBytes: number;
+  readonly materializedBytes: number;
+  readonly ratio: number;
+}
+
+export interface ProgramShape {
+  readonly sweeps: readonly {
+    readonly index: number;
+    readonly projections: number;
+    readonly stepsPerChunk: number;
+    /** Products (matmul steps) per chunk, weight projections and gradient products alike. */
+    readonly productsPerChunk: number;
+  }[];
+  /** Kernels run outside the chunk loop (before, between sweeps and the epilogue). */
+  readonly globalKernels: number;
+  /** Kernels of the baseline per run (one per materialized node). */
+  readonly baselineKernels: number;
+}
+
+export interface Checks {
+  readonly tolerance: number;
+  /** Every projc run agreed with the baseline run before it, for every result. */
+  readonly agreement: boolean;
+  readonly worstRelError: number;
+  /** projc peak ≤ peakLimit × baseline peak at every shape, for every chunk size. */
+  readonly peakLimit: number;
+  readonly peakOk: boolean;
+  readonly worstPeakRatio: number;
+  /** The largest shape (most logits), the smallest projc/baseline peak ratio there and its config. */
+  readonly largestShape: Readonly<Record<string, number>>;
+  readonly largestShapeRatio: number;
+  readonly largestShapeConfig: string;
+  readonly largestShapeAim: number;
+}
+
+export interface BenchReport {
+  readonly version: 1;
+  readonly date: string;
+  readonly adapter: string;
+  readonly command: string;
+  readonly file: string;
+  readonly kernel: string;
+  readonly grad: readonly string[];
+  /** The row dims of the kernel: a chunk is a range of their flattened product. */
+  readonly rowDims: readonly string[];
+  readonly repeats: number;
+  readonly seed: number;
+  readonly memoryBudget: number | null;
+  readonly program: ProgramShape;
+  readonly shapes: readonly ShapeResult[];
+  readonly compile: readonly CompileTiming[];
+  readonly paper: PaperCase;
+  readonly checks: Checks;
+  readonly wallMs: number;
+}

@@ -1,0 +1,212 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generateProgram } from '../../codegen/program.ts';
+import {
+  DEFAULT_CHUNK_ROWS,
+  parseChunkList,
+  parseRepeats,
+  shapeGrid,
+  shapeText,
+} from '../bench/bench-args.ts';
+import { computeChecks, TOLERANCE } from '../bench/bench-checks.ts';
+import { paperCase, timeCompiles } from '../bench/bench-compile.ts';
+import { benchProgress } from '../bench/bench-progress.ts';
+import {
+  BenchCheckError,
+  measureShapes,
+  plannedRuns,
+  programShape,
+  workUnits,
+  type MeasureRequest,
+} from '../bench/bench-run.ts';
+import type { BenchReport } from '../bench/bench-types.ts';
+import { benchMarkdown, pct, ratio, summaryTable } from '../bench/report-markdown.ts';
+import { benchPlots } from '../bench/report-plots.ts';
+import { UserError } from '../diagnostics/diagnostic.ts';
+import { compileFile } from '../frontend/compile.ts';
+import { isFloat } from '../ir/types.ts';
+import { planKernel } from '../plan/build-plan.ts';
+import { acquireDevice } from '../runtime/device.ts';
+import { parseBytes } from './bytes.ts';
+import { printDiagnostics, processIo, readSource, type Io } from './io.ts';
+import { gradList } from './options.ts';
+import { selectKernel } from './select-kernel.ts';
+import { UsageError } from './usage.ts';
+
+/** The options `projc bench` reads (a subset of the CLI's parsed values). */
+export interface BenchValues {
+  readonly kernel?: string | undefined;
+  readonly grad?: string | undefined;
+  readonly dims?: string | undefined;
+  readonly grid?: string | undefined;
+  readonly repeats?: string | undefined;
+  readonly seed?: string | undefined;
+  readonly 'chunk-rows'?: string | undefined;
+  readonly 'memory-budget'?: string | undefined;
+  readonly out?: string | undefined;
+  readonly json?: boolean | undefined;
+}
+
+export interface BenchCommandOptions {
+  /** A progress bar on stderr; default: stderr is a terminal and `io` is the process's. */
+  readonly tty?: boolean;
+  /** Compile-time runs per example; default max(5, repeats). */
+  readonly compileRuns?: number;
+}
+
+export const DEFAULT_OUT = 'docs/bench';
+
+/**
+ * `projc bench FILE [--kernel K] [--grad X,W] [--dims H=64] [--grid N=a|b,V=x|y]
+ * [--repeats R] [--chunk-rows 64,256,all] [--memory-budget B] [--seed S] [--json]
+ * [--out DIR]`: the materialized baseline against projc at several chunk sizes, written as
+ * DIR/README.md, DIR/*.svg and DIR/results.json. Exit 1 when a check fails.
+ */
+export async function benchCommand(
+  files: readonly string[],
+  v: BenchValues,
+  io: Io,
+  opts: BenchCommandOptions = {},
+): Promise<number> {
+  const t0 = performance.now();
+  if (files.length !== 1) throw new UsageError('bench needs exactly one FILE');
+  const path = files[0] ?? '';
+  const c = compileFile(readSource(path));
+  if (printDiagnostics(io, c.diagnostics)) return 1;
+  const fn = selectKernel(c, path, v.kernel);
+  const grad = gradList(v.grad);
+  for (const g of grad) {
+    const p = fn.params.find((q) => q.name === g);
+    if (!p || !isFloat(p.dtype) || p.dims.length === 0)
+      throw new UserError({
+        severity: 'error',
+        code: 'P0301',
+        message: `--grad ${g}: \`${fn.name}\` has no floating tensor parameter \`${g}\``,
+        notes: [`parameters: ${fn.params.map((q) => q.name).join(', ')}`],
+      });
+  }
+  const shapes = shapeGrid(fn, v.grid, v.dims);
+  const chunks = parseChunkList(v['chunk-rows'] ?? DEFAULT_CHUNK_ROWS);
+  const repeats = parseRepeats(v.repeats);
+  const seed = v.seed === undefined ? 0 : Number(v.seed);
+  if (!Number.isSafeInteger(seed))
+    throw new UsageError(`--seed must be an integer, got \`${v.seed}\``);
+  const memoryBudget =
+    v['memory-budget'] === undefined
+      ? undefined
+      : parseBytes('--memory-budget', v['memory-budget']);
+  const outDir = v.out ?? DEFAULT_OUT;
+
+  const planned = planKernel({ kernel: fn, grad });
+  const program = generateProgram(planned.fn, planned.plan);
+  const paper = paperCase();
+  const compile = timeCompiles(opts.compileRuns ?? Math.max(5, repeats));
+
+  const dev = await acquireDevice();
+  let shapesMeasured;
+  try {
+    const tty = opts.tty ?? (io === processIo && process.stderr.isTTY === true);
+    const base: Omit<MeasureRequest, 'progress'> = {
+      dev,
+      program,
+      kernel: fn,
+      shapes,
+      chunks,
+      repeats,
+      seed,
+      memoryBudget,
+      tolerance: TOLERANCE,
+    };
+    const total = shapes.reduce(
+      (s, sizes) => s + plannedRuns(base, sizes) * workUnits(program, sizes),
+      0,
+    );
+    const progress = benchProgress(io, tty, total);
+    try {
+      shapesMeasured = await measureShapes({ ...base, progress });
+    } finally {
+      progress.finish();
+    }
+  } catch (e) {
+    if (e instanceof BenchCheckError) {
+      io.err(`error: bench check failed: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    dev.release();
+  }
+
+  const report: BenchReport = {
+    version: 1,
+    date: new Date()
+      .toISOString()
+      .replace(/:\d\d\.\d+Z$/, ' UTC')
+      .replace('T', ' '),
+    adapter: dev.adapterInfo,
+    command: commandLine(files, v),
+    file: path,
+    kernel: fn.name,
+    grad,
+    rowDims: planned.plan.rows,
+    repeats,
+    seed,
+    memoryBudget: memoryBudget ?? null,
+    program: programShape(program),
+    shapes: shapesMeasured,
+    compile,
+    paper,
+    checks: computeChecks(shapesMeasured, TOLERANCE),
+    wallMs: performance.now() - t0,
+  };
+  const plots = benchPlots(report);
+  mkdirSync(outDir, { recursive: true });
+  for (const p of plots) writeFileSync(join(outDir, p.file), p.svg);
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(outDir, 'README.md'), benchMarkdown(report, plots));
+
+  const ck = report.checks;
+  if (v.json) io.out(JSON.stringify(report) + '\n');
+  else
+    io.out(
+      [
+        `${fn.name} on ${dev.adapterInfo}, ${repeats} runs per configuration, ${(report.wallMs / 1000).toFixed(0)} s`,
+        summaryTable(report),
+        `agreement: worst ${ck.worstRelError.toExponential(2)} (tolerance ${ck.tolerance})`,
+        `peak: worst projc/baseline ${pct(ck.worstPeakRatio)} (limit ${pct(ck.peakLimit)}); at ${shapeText(ck.largestShape)} ${pct(ck.largestShapeRatio)} (${ck.largestShapeConfig}, aim < ${pct(ck.largestShapeAim)})`,
+        `seed case on paper: ${pct(paper.ratio)} of materializing (${ratio(paper.materializedBytes / paper.predictedPeakBytes)} less)`,
+        `wrote ${join(outDir, 'README.md')}, results.json and ${plots.length} plots`,
+        '',
+      ].join('\n'),
+    );
+  if (!ck.peakOk) {
+    io.err(
+      `error: bench check failed: projc's peak reached ${pct(ck.worstPeakRatio)} of the baseline's (limit ${pct(ck.peakLimit)})\n`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+/** The command as typed, options in a fixed order, quoted where a shell needs it. */
+export function commandLine(files: readonly string[], v: BenchValues): string {
+  const q = (s: string) => (/^[\w.,=/:@+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
+  const parts = ['npx projc bench', ...files.map(q)];
+  const flags: [string, string | boolean | undefined][] = [
+    ['kernel', v.kernel],
+    ['grad', v.grad],
+    ['dims', v.dims],
+    ['grid', v.grid],
+    ['repeats', v.repeats],
+    ['chunk-rows', v['chunk-rows']],
+    ['memory-budget', v['memory-budget']],
+    ['seed', v.seed],
+    ['json', v.json],
+    ['out', v.out],
+  ];
+  for (const [name, value] of flags) {
+    if (value === undefined || value === false) continue;
+    parts.push(value === true ? `--${name}` : `--${name} ${q(value)}`);
+  }
+  return parts.join(' ');
+}
