@@ -48,13 +48,23 @@ function seriesOf(
   shapes: readonly ShapeResult[],
   pick: (s: ShapeResult) => ConfigResult | undefined,
   y: (c: ConfigResult) => number,
-  dashed = false,
+  line: Series['line'],
+  color: number,
 ): Series {
   const points = shapes.flatMap((s): [number, number][] => {
     const c = pick(s);
     return c ? [[s.rows, y(c)]] : [];
   });
-  return { name, points, dashed };
+  return { name, points, line, color };
+}
+
+/** Per group of shapes: the baseline (dashed), projc auto (solid), projc's smallest chunk (dotted), one colour per group. */
+function byRows(groups: ReturnType<typeof groupByInner>, y: (c: ConfigResult) => number): Series[] {
+  return groups.flatMap((g, i) => [
+    seriesOf(`baseline${suffix(g.key)}`, g.shapes, baselineOf, y, 'dashed', i),
+    seriesOf(`projc auto${suffix(g.key)}`, g.shapes, autoOf, y, 'solid', i),
+    seriesOf(`projc smallest chunk${suffix(g.key)}`, g.shapes, smallestOf, y, 'dotted', i),
+  ]);
 }
 
 export function benchPlots(r: BenchReport): Plot[] {
@@ -73,11 +83,7 @@ export function benchPlots(r: BenchReport): Plot[] {
       xBase: 2,
       yBase: 2,
       yFormat: formatBytes,
-      series: groups.flatMap((g) => [
-        seriesOf(`baseline${suffix(g.key)}`, g.shapes, baselineOf, (c) => c.peakBytes, true),
-        seriesOf(`projc auto${suffix(g.key)}`, g.shapes, autoOf, (c) => c.peakBytes),
-        seriesOf(`projc smallest chunk${suffix(g.key)}`, g.shapes, smallestOf, (c) => c.peakBytes),
-      ]),
+      series: byRows(groups, (c) => c.peakBytes),
     }),
   });
   plots.push({
@@ -91,16 +97,7 @@ export function benchPlots(r: BenchReport): Plot[] {
       yScale: 'log',
       xBase: 2,
       yFormat: ms,
-      series: groups.flatMap((g) => [
-        seriesOf(`baseline${suffix(g.key)}`, g.shapes, baselineOf, (c) => c.time.median, true),
-        seriesOf(`projc auto${suffix(g.key)}`, g.shapes, autoOf, (c) => c.time.median),
-        seriesOf(
-          `projc smallest chunk${suffix(g.key)}`,
-          g.shapes,
-          smallestOf,
-          (c) => c.time.median,
-        ),
-      ]),
+      series: byRows(groups, (c) => c.time.median),
     }),
   });
   // Against the chunk size: the shape with the most rows of each group.
@@ -108,30 +105,25 @@ export function benchPlots(r: BenchReport): Plot[] {
     key: g.key,
     shape: g.shapes.reduce((a, b) => (b.rows > a.rows ? b : a)),
   }));
-  const vsChunk = (y: (c: ConfigResult) => number) =>
-    largest.flatMap(({ key, shape }) => {
+  const vsChunk = (y: (c: ConfigResult) => number): Series[] =>
+    largest.flatMap(({ key, shape }, i) => {
       const projc = shape.configs.filter((c) => c.kind === 'projc');
       const xs = projc.map((c) => c.chunkRows ?? 0);
       const base = baselineOf(shape);
       const at = `${r.rowDims.join('×')}=${shape.rows}${suffix(key)}`;
-      return [
-        {
-          name: `projc, ${at}`,
-          points: projc.map((c): [number, number] => [c.chunkRows ?? 0, y(c)]),
-        },
-        ...(base
-          ? [
-              {
-                name: `baseline, ${at}`,
-                points: [Math.min(...xs), Math.max(...xs)].map((x): [number, number] => [
-                  x,
-                  y(base),
-                ]),
-                dashed: true,
-              },
-            ]
-          : []),
-      ];
+      const line: Series = {
+        name: `projc, ${at}`,
+        points: projc.map((c): [number, number] => [c.chunkRows ?? 0, y(c)]),
+        color: i,
+      };
+      if (!base) return [line];
+      const flat: Series = {
+        name: `baseline, ${at}`,
+        points: [Math.min(...xs), Math.max(...xs)].map((x): [number, number] => [x, y(base)]),
+        line: 'dashed',
+        color: i,
+      };
+      return [flat, line];
     });
   plots.push({
     file: 'peak-bytes-vs-chunk.svg',

@@ -8,7 +8,9 @@ export interface Series {
   readonly name: string;
   /** [x, y] pairs; they are drawn in order of x. */
   readonly points: readonly (readonly [number, number])[];
-  readonly dashed?: boolean;
+  readonly line?: 'solid' | 'dashed' | 'dotted';
+  /** Index into PALETTE; default the series' own index. */
+  readonly color?: number;
 }
 
 export interface ChartSpec {
@@ -39,7 +41,9 @@ export const PALETTE = [
   '#000000',
 ];
 
-const MARGIN = { left: 78, right: 190, top: 40, bottom: 52 };
+const MARGIN = { left: 96, top: 40, bottom: 52 };
+/** Width of the plot area when the spec gives no width. */
+const PLOT_WIDTH = 520;
 
 /** A map from a domain to pixels; `log` needs a positive domain. */
 export function scale(
@@ -95,10 +99,14 @@ export function escapeXml(s: string): string {
     .replaceAll('"', '&quot;');
 }
 
+const DASH = { solid: '', dashed: ' stroke-dasharray="7 4"', dotted: ' stroke-dasharray="2 3"' };
+const colorOf = (s: Series, i: number) => PALETTE[(s.color ?? i) % PALETTE.length] ?? '#000000';
+
 const n1 = (v: number) => (Math.round(v * 10) / 10).toString();
 
 function defaultFormat(v: number): string {
-  if (v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-3)) return v.toExponential(0);
+  if (Number.isInteger(v) && Math.abs(v) < 1e7) return String(v);
+  if (v !== 0 && (Math.abs(v) >= 1e7 || Math.abs(v) < 1e-3)) return v.toExponential(0);
   return String(Number(v.toPrecision(4)));
 }
 
@@ -112,7 +120,9 @@ function axisTicks(kind: ScaleKind, values: number[], base: number | undefined):
 
 /** The chart as an SVG document. */
 export function lineChart(spec: ChartSpec): string {
-  const width = spec.width ?? 720;
+  // The legend sits right of the plot, as wide as its longest name (about 7 px a character).
+  const legend = 60 + 7 * Math.max(8, ...spec.series.map((s) => s.name.length));
+  const width = spec.width ?? MARGIN.left + PLOT_WIDTH + legend;
   const height = spec.height ?? 420;
   const xKind = spec.xScale ?? 'linear';
   const yKind = spec.yScale ?? 'linear';
@@ -129,7 +139,7 @@ export function lineChart(spec: ChartSpec): string {
   const xTicks = axisTicks(xKind, xs.length ? xs : [1, 10], spec.xBase);
   const yTicks = axisTicks(yKind, ys.length ? ys : [1, 10], spec.yBase);
   const x0 = MARGIN.left;
-  const x1 = width - MARGIN.right;
+  const x1 = width - legend;
   const y0 = height - MARGIN.bottom;
   const y1 = MARGIN.top;
   const xDomain = [xTicks[0] ?? 1, xTicks[xTicks.length - 1] ?? 10] as const;
@@ -172,8 +182,8 @@ export function lineChart(spec: ChartSpec): string {
     `<text x="16" y="${n1((y0 + y1) / 2)}" text-anchor="middle" transform="rotate(-90 16 ${n1((y0 + y1) / 2)})">${escapeXml(spec.yLabel + yScaleNote)}</text>`,
   );
   series.forEach((s, i) => {
-    const color = PALETTE[i % PALETTE.length] ?? '#000000';
-    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    const color = colorOf(s, i);
+    const dash = DASH[s.line ?? 'solid'];
     const pts = s.points.map(([x, y]) => `${n1(sx(x))},${n1(sy(y))}`).join(' ');
     out.push(`<g class="series" data-name="${escapeXml(s.name)}">`);
     if (s.points.length > 1)
@@ -184,9 +194,9 @@ export function lineChart(spec: ChartSpec): string {
   });
   out.push('<g class="legend">');
   series.forEach((s, i) => {
-    const color = PALETTE[i % PALETTE.length] ?? '#000000';
+    const color = colorOf(s, i);
     const ly = y1 + 8 + i * 20;
-    const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
+    const dash = DASH[s.line ?? 'solid'];
     out.push(
       `<line x1="${x1 + 14}" y1="${ly}" x2="${x1 + 40}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/><circle cx="${x1 + 27}" cy="${ly}" r="3.5" fill="${color}"/><text x="${x1 + 46}" y="${ly + 4}">${escapeXml(s.name)}</text>`,
     );

@@ -10,6 +10,8 @@ export interface Lowering {
   dtypeOf(v: Value): DType | undefined;
   /** The dims of a value (`[]` for literals). */
   dimsOf(v: Value): readonly string[];
+  /** An i32 constant. */
+  intLiteral(v: number): Value;
   /** Reports a user error at `span`. */
   error(
     span: Span,
@@ -203,7 +205,18 @@ const list: Builtin[] = [
     dims: 'one',
     signature: 'gather(x, idx, d)',
     doc: 'x at position idx along d (0 outside [0, size(d)))',
-    lower: (l, args, dims, span) => l.apply('gather', args, { dim: dims[0] ?? '' }, span),
+    // A literal index is a position: `gather(r, 0, S)` is an i32 0, not an f32 adapting to r.
+    lower: (l, args, dims, span) =>
+      l.apply(
+        'gather',
+        args.map((a, i) =>
+          i === 1 && a.value.kind === 'literal' && a.value.integer
+            ? { ...a, value: l.intLiteral(a.value.value) }
+            : a,
+        ),
+        { dim: dims[0] ?? '' },
+        span,
+      ),
   },
   {
     name: 'index',

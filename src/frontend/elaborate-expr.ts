@@ -97,6 +97,10 @@ export class ExprElaborator implements Lowering {
     return this.report(code, message, span, { help });
   }
 
+  intLiteral(v: number): Value {
+    return { kind: 'node', id: this.ctx.b.constant(v, 'i32') };
+  }
+
   dtypeOf(v: Value): DType | undefined {
     return v.kind === 'node' ? this.ctx.b.node(v.id).dtype : undefined;
   }

@@ -17,7 +17,7 @@ const sameSet = (a: readonly string[], b: readonly string[]) =>
 
 export const gather: OpRecord = {
   op: 'gather',
-  doc: 'gather(x, idx, d): x at position idx along d; 0 where idx is out of range; extra dims of idx broadcast',
+  doc: 'gather(x, idx, d): x at position idx along d; 0 where idx is out of range; other dims broadcast by name',
   arity: 2,
   infer: (args, attrs) => {
     const [x, idx] = args;
@@ -35,12 +35,13 @@ export const gather: OpRecord = {
         arg: 1,
         help: ['cast it: `i32(idx)`'],
       });
-    // idx has x's dims without d (spec §5), and may have more: those broadcast, as for
-    // `w[target]` with w: [V] and target: [N] (PyTorch's advanced indexing).
-    if (!rest.every((k) => idx.dims.includes(k)) || idx.dims.includes(d))
+    // idx has x's dims without d (spec §5); beyond that both sides broadcast by name: an
+    // index with more dims gathers per row (`w[target]`, w: [V], target: [N]), one with
+    // fewer picks the same position everywhere (`gather(r, 0, S)`: the first of S).
+    if (idx.dims.includes(d))
       return fail(
         'P0207',
-        `the index of \`gather\` must have x's dims without \`${d}\`: [${rest.join(', ')}] (and may have more), found [${idx.dims.join(', ')}]`,
+        `the index of \`gather\` cannot have the gathered dim \`${d}\`; x's other dims are [${rest.join(', ')}], the index has [${idx.dims.join(', ')}]`,
         { arg: 1 },
       );
     return ok(arithDtype(x.dtype), [...rest, ...idx.dims.filter((k) => !rest.includes(k))]);
