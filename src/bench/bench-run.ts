@@ -200,6 +200,7 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
         effectiveGflops: gflops(time.median),
         steps: steps(chunks),
         maxRelError: slot.errors,
+        timeRatio: spread(slot.times.map((t, i) => t / (baseline.times[i] ?? NaN))),
       };
     }),
   ];

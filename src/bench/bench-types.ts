@@ -20,6 +20,11 @@ export interface ConfigResult {
   /** Compute time of each timed run, in run order. */
   readonly timesMs: readonly number[];
   readonly time: Spread;
+  /**
+   * projc: time ÷ the baseline's time of the same round, over the rounds. Runs of a round are
+   * seconds apart, so this ratio is less exposed to a load that changes over the minutes.
+   */
+  readonly timeRatio?: Spread;
   /** Matmul work of the program ÷ median compute time (non-matmul kernels included in the time). */
   readonly effectiveGflops: number;
   /** Kernels and products launched per run (projc: every step of every chunk of every sweep). */

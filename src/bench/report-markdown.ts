@@ -18,6 +18,16 @@ const spreadText = (s: Spread) =>
     : '–';
 const mark = (ok: boolean) => (ok ? '**pass**' : '**FAIL**');
 
+/** projc's time over the baseline's: the median of the per-round ratios when there are any. */
+export function timeRatioOf(c: ConfigResult, base: ConfigResult | undefined): number {
+  if (c.timeRatio && c.timeRatio.n > 0) return c.timeRatio.median;
+  return base ? c.time.median / base.time.median : NaN;
+}
+const ratioSpread = (c: ConfigResult, base: ConfigResult | undefined) =>
+  c.timeRatio && c.timeRatio.n > 1
+    ? `${ratio(c.timeRatio.median)} (${c.timeRatio.min.toFixed(2)}–${c.timeRatio.max.toFixed(2)})`
+    : ratio(timeRatioOf(c, base));
+
 /** A Markdown table; cells are escaped for `|`. */
 export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const cell = (s: string) => s.replaceAll('|', '\\|');
@@ -49,7 +59,7 @@ export function measurementsTable(r: BenchReport): string {
         formatBytes(c.peakBytes),
         isBase || !base ? '' : pct(c.peakBytes / base.peakBytes),
         spreadText(c.time),
-        isBase || !base ? '' : ratio(c.time.median / base.time.median),
+        isBase ? '' : ratioSpread(c, base),
         c.effectiveGflops.toFixed(2),
       ]);
     }
@@ -63,7 +73,7 @@ export function measurementsTable(r: BenchReport): string {
       'peak bytes',
       'peak / baseline',
       'compute ms: median (IQR; min–max)',
-      'time / baseline',
+      'time / baseline: median (min–max) of the rounds',
       'effective GFLOP/s',
     ],
     rows,
@@ -81,7 +91,7 @@ export function summaryTable(r: BenchReport): string {
       undefined,
     );
     const fastest = projc.reduce<ConfigResult | undefined>(
-      (a, c) => (!a || c.time.median < a.time.median ? c : a),
+      (a, c) => (!a || timeRatioOf(c, base) < timeRatioOf(a, base) ? c : a),
       undefined,
     );
     const b = base?.peakBytes ?? NaN;
@@ -92,8 +102,8 @@ export function summaryTable(r: BenchReport): string {
       auto ? `${pct(auto.peakBytes / b)} (${auto.chunkRows} rows)` : '–',
       least ? `${pct(least.peakBytes / b)} (${least.chunkRows} rows)` : '–',
       msText(t),
-      auto ? ratio(auto.time.median / t) : '–',
-      fastest ? `${ratio(fastest.time.median / t)} (${fastest.chunkRows} rows)` : '–',
+      auto ? ratio(timeRatioOf(auto, base)) : '–',
+      fastest ? `${ratio(timeRatioOf(fastest, base))} (${fastest.chunkRows} rows)` : '–',
     ];
   });
   return table(
@@ -158,7 +168,7 @@ export function findings(r: BenchReport): string[] {
   const timeRatios = r.shapes.flatMap((s) => {
     const base = baselineOf(s);
     const auto = autoOf(s);
-    return base && auto ? [{ s, auto, x: auto.time.median / base.time.median }] : [];
+    return base && auto ? [{ s, auto, x: timeRatioOf(auto, base) }] : [];
   });
   const slower = timeRatios.filter((t) => t.x > 1);
   const faster = timeRatios.filter((t) => t.x <= 1);
@@ -174,32 +184,73 @@ export function findings(r: BenchReport): string[] {
         `Both sides run the same matmul kernels (\`MatmulRunner\`) on the same shapes, so the difference is in the rest: the baseline's ${p.baselineKernels} one-thread-per-element kernels against projc's fused row kernels (one 64-thread workgroup per row with strided loops and workgroup reductions over the vocabulary, i.e. barriers, which llvmpipe runs on 2 CPU cores), and the per-chunk launches. Kernels were not timed one by one: llvmpipe has no timestamp queries.`,
     );
 
-  // Chunk size: the cost of more, smaller chunks, as time per extra step.
+  // The automatic choice, and which chunk size was fastest.
+  const autos = r.shapes.flatMap((s) => {
+    const a = autoOf(s);
+    return a ? [{ s, a }] : [];
+  });
+  const allRows = autos.filter(({ s, a }) => a.chunkRows === s.rows).length;
+  const reasons = [...new Set(autos.map(({ a }) => a.chunkReason ?? '?'))];
+  const fastestAt = r.shapes.map((s) => {
+    const base = baselineOf(s);
+    return s.configs
+      .filter((c) => c.kind === 'projc')
+      .reduce<ConfigResult | undefined>(
+        (a, c) => (!a || timeRatioOf(c, base) < timeRatioOf(a, base) ? c : a),
+        undefined,
+      );
+  });
+  const autoFastest = fastestAt.filter((c) => c?.requests.includes('auto')).length;
+  if (autos.length)
+    out.push(
+      `**The automatic chunk size** (${reasons.join(', ')}) put all the rows in one chunk at ${allRows} of ${autos.length} shapes. It was the fastest of projc's chunk sizes at ${autoFastest} of ${r.shapes.length} shapes; the others were fastest with ${
+        [
+          ...new Set(
+            fastestAt
+              .filter((c) => c && !c.requests.includes('auto'))
+              .map((c) => `${c?.chunkRows} rows`),
+          ),
+        ].join(', ') || 'none'
+      }.`,
+    );
+
+  // Chunk size: what more, smaller chunks cost or save, at the most rows of each group.
   for (const g of groupByInner(r)) {
     const s = g.shapes.reduce((a, b) => (b.rows > a.rows ? b : a));
+    const base = baselineOf(s);
     const projc = s.configs.filter((c) => c.kind === 'projc' && c.time.n > 0);
     if (projc.length < 2) continue;
     const small = projc.reduce((a, c) => ((c.chunkRows ?? 0) < (a.chunkRows ?? 0) ? c : a));
     const large = projc.reduce((a, c) => ((c.chunkRows ?? 0) > (a.chunkRows ?? 0) ? c : a));
+    const x = timeRatioOf(small, base) / timeRatioOf(large, base);
     const dt = small.time.median - large.time.median;
     const dSteps = small.steps - large.steps;
-    out.push(
-      `**Chunk size at ${shapeText(s.dims)}.** ${small.chunks} chunks of ${small.chunkRows} rows launch ${small.steps} steps against ${large.steps} for ${large.chunks} chunk${large.chunks === 1 ? '' : 's'} of ${large.chunkRows}, and take ${ratio(small.time.median / large.time.median)} the time` +
-        (dt > 0 && dSteps > 0
-          ? ` (${msText(dt / dSteps)} ms per extra step): the price of the smaller peak (${formatBytes(small.peakBytes)} against ${formatBytes(large.peakBytes)}).`
-          : `: on this adapter smaller chunks cost no measurable time, and cut the peak from ${formatBytes(large.peakBytes)} to ${formatBytes(small.peakBytes)}.`),
-    );
+    const inner = s.logits / Math.max(1, s.rows);
+    const buf = (c: ConfigResult) => formatBytes((c.chunkRows ?? 0) * inner * 4);
+    const head = `**Chunk size at ${shapeText(s.dims)}.** ${small.chunks} chunks of ${small.chunkRows} rows launch ${small.steps} steps against ${large.steps} for ${large.chunks} chunk${large.chunks === 1 ? '' : 's'} of ${large.chunkRows}, and take ${ratio(x)} the time`;
+    if (x > 1.05)
+      out.push(
+        `${head}${dt > 0 && dSteps > 0 ? ` (${msText(dt / dSteps)} ms per extra step)` : ''}: the price of the smaller peak (${formatBytes(small.peakBytes)} against ${formatBytes(large.peakBytes)}).`,
+      );
+    else if (x < 0.95)
+      out.push(
+        `${head}: more, smaller chunks are faster here despite ${dSteps} more launches, and cut the peak from ${formatBytes(large.peakBytes)} to ${formatBytes(small.peakBytes)}. A chunk's logits buffer is ${buf(small)} against ${buf(large)}, a working set a CPU's caches hold: a likely cause, not a measured one (kernels were not timed one by one).`,
+      );
+    else
+      out.push(
+        `${head}: the extra launches cost no measurable time, and the peak falls from ${formatBytes(large.peakBytes)} to ${formatBytes(small.peakBytes)}.`,
+      );
   }
 
   // Throughput and noise.
   const all = r.shapes.flatMap((s) => s.configs.filter((c) => c.time.n > 0));
   if (all.length) {
     const best = all.reduce((a, c) => (c.effectiveGflops > a.effectiveGflops ? c : a));
-    const noisy = all.reduce((a, c) =>
-      (c.time.q3 - c.time.q1) / c.time.median > (a.time.q3 - a.time.q1) / a.time.median ? c : a,
-    );
+    const rel = (c: ConfigResult) => (c.time.q3 - c.time.q1) / c.time.median;
+    const noisy = all.reduce((a, c) => (rel(c) > rel(a) ? c : a));
+    const typical = [...all.map(rel)].sort((a, b) => a - b)[Math.floor(all.length / 2)] ?? NaN;
     out.push(
-      `**Throughput and noise.** The best effective rate is ${best.effectiveGflops.toFixed(2)} GFLOP/s (${configName(best)}): a CPU rasterizer, not a GPU, so only ratios measured in the same run mean anything. The widest spread is an IQR of ${pct((noisy.time.q3 - noisy.time.q1) / noisy.time.median)} of the median (${configName(noisy)}); the runs were interleaved so that load from other processes falls on both sides alike.`,
+      `**Throughput and noise.** The best effective rate is ${best.effectiveGflops.toFixed(2)} GFLOP/s (${configName(best)}): a CPU rasterizer, not a GPU, so only ratios measured in the same run mean anything. The IQR of a configuration's times is typically ${pct(typical)} of its median and at most ${pct(rel(noisy))} (${configName(noisy)}); the runs were interleaved and time ratios are taken within a round, so that load from other processes falls on both sides alike.`,
     );
   }
   return out;

@@ -119,6 +119,11 @@ const list: Builtin[] = [
   unary('sigmoid', 'sigmoid', '1 / (1 + e^−x)'),
   unary('softplus', 'softplus', 'log(1 + e^x), without overflow'),
   unary('relu', 'relu', "max(x, 0); relu'(0) = 0"),
+  unary(
+    'detach',
+    'detach',
+    'x as a constant: no gradient flows back through it (a projc addition)',
+  ),
   elementwise(
     'maximum',
     'maximum',

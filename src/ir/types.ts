@@ -31,6 +31,7 @@ export type Op =
   | 'softplus'
   | 'relu'
   | 'not'
+  | 'detach'
   | 'cast'
   // elementwise binary
   | 'add'

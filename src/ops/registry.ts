@@ -23,6 +23,7 @@ import { clamp, where } from './ternary.ts';
 import {
   abs,
   cast,
+  detach,
   exp,
   expm1,
   log,
@@ -59,6 +60,7 @@ export const OPS: Readonly<Record<Op, OpRecord>> = {
   softplus,
   relu,
   not,
+  detach,
   cast,
   add,
   sub,

@@ -205,3 +205,15 @@ export function input(n: { inputs: readonly number[] }, i: number): number {
   if (id === undefined) throw new RangeError(`node has no input ${i}`);
   return id;
 }
+
+/** A stop-gradient: the value of x, through which no gradient flows (PyTorch's `detach`). */
+export const detach = elementwise({
+  op: 'detach',
+  name: 'detach',
+  doc: 'x, with no gradient flowing back through it',
+  arity: 1,
+  domain: 'any',
+  f: (x) => x,
+  wgsl: ([a]) => `${a}`,
+  vjp: 'none',
+});

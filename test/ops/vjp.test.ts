@@ -187,6 +187,8 @@ const NON_DIFFERENTIABLE: readonly Op[] = [
   'ge',
   'and',
   'or',
+  // a stop-gradient by definition; test/ops/detach.test.ts checks that nothing flows
+  'detach',
 ];
 
 function graphOf(row: Row): TestGraph & { out: number } {
