@@ -152,22 +152,30 @@ function columnCarryKernel(
       ]
     : [`${arena}[${slot} + v] = ${toWord('a', n.dtype)};`];
   const cs = U((w) => w.kind === 'chunkStart');
+  // One workgroup per element v: its threads stride over the chunk's rows and meet in a
+  // tree, in a fixed order (no thread loops over every row: llvmpipe stops a thread's loops
+  // after 65,535 iterations in all).
   const code = [
     WGSL_HELPERS,
     LSE_HELPERS,
     bindings.declarations(Math.ceil(layout.uniform.length / 4)),
+    `var<workgroup> red: array<${r.type}, ${wg}>;`,
     `@compute @workgroup_size(${wg})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
-    `  let v = gid.y * ${GRID_X * wg}u + gid.x;`,
+    'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
+    `  let v = wid.y * ${GRID_X}u + wid.x;`,
     `  if (v >= ${size(d)}) { return; }`,
-    `  var a = ${old};`,
-    `  for (var lr = 0u; lr < ${U((w) => w.kind === 'chunkRows')}; lr = lr + 1u) {`,
+    `  var a = ${r.init};`,
+    `  for (var lr = lid; lr < ${U((w) => w.kind === 'chunkRows')}; lr = lr + ${wg}u) {`,
     `    let g = ${cs} + lr;`,
     ...head.map((l) => `    ${l}`),
     ...scope.lines.map((l) => `    ${l}`),
     `    a = ${r.push('a', x)};`,
     '  }',
-    ...write.map((l) => `  ${l}`),
+    ...treeReduce('red', 'a', r, wg).map((l) => `  ${l}`),
+    '  if (lid == 0u) {',
+    `    let a = ${r.merge(old, 'red[0]')};`,
+    ...write.map((l) => `    ${l}`),
+    '  }',
     '}',
     '',
   ].join('\n');
@@ -176,6 +184,6 @@ function columnCarryKernel(
     code,
     workgroupSize: wg,
     bindings: bindings.specs(),
-    dispatch: { kind: 'elements', count: { dims: [d] } },
+    dispatch: { kind: 'groups', count: { dims: [d] } },
   };
 }

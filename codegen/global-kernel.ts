@@ -5,7 +5,7 @@ import { BindingSet } from './bindings.ts';
 import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
-import { reduction } from './reduce-wgsl.ts';
+import { reduction, treeReduce } from './reduce-wgsl.ts';
 import { WGSL_HELPERS } from './wgsl-helpers.ts';
 import { wgslType } from './wgsl-values.ts';
 
@@ -46,7 +46,12 @@ export function globalKernel(
   const scope = new Scope(env, new Map(out.map(({ d }) => [d, `o_${d}`])));
   const body: string[] = out.map((o) => o.line);
   let value: string;
-  if (REDUCTIONS.has(n.op) && !stored) {
+  const count = dest.dims.map(size).join(' * ') || '1u';
+  const reduce = REDUCTIONS.has(n.op) && !stored;
+  if (reduce) {
+    // One workgroup per output element; its threads stride over the reduced elements and
+    // meet in a tree (no thread loops over them all: llvmpipe stops a thread's loops after
+    // 65,535 iterations in all).
     const axes = n.attrs.axes ?? [];
     const r = reduction(n.op, wgslType(n.dtype));
     const red = unflatten('j', axes, 'j_');
@@ -54,29 +59,34 @@ export function globalKernel(
     const x = loop.value(n.inputs[0] ?? -1);
     body.push(
       `var a = ${r.init};`,
-      `for (var j = 0u; j < ${axes.map(size).join(' * ') || '1u'}; j = j + 1u) {`,
+      `for (var j = lid; j < ${axes.map(size).join(' * ') || '1u'}; j = j + ${wg}u) {`,
       ...red.map((x2) => `  ${x2.line}`),
       ...loop.lines.map((l) => `  ${l}`),
       `  a = ${r.push('a', x)};`,
       '}',
+      ...treeReduce('red', 'a', r, wg),
+      'if (lid == 0u) {',
+      `  ${scope.store(dest, r.finish('red[0]'))}`,
+      '}',
     );
-    value = r.finish('a');
   } else {
     if (n.op === 'dot')
       throw new InternalError(`%${id}: a product of values without rows is not supported`);
-    value = scope.value(id);
-    body.push(...scope.lines);
+    const value = scope.value(id);
+    body.push(...scope.lines, scope.store(dest, value));
     scope.lines.length = 0;
   }
-  body.push(scope.store(dest, value));
-  const count = dest.dims.map(size).join(' * ') || '1u';
+  const r = reduce ? reduction(n.op, wgslType(n.dtype)) : undefined;
   const code = [
     WGSL_HELPERS,
     LSE_HELPERS,
     bindings.declarations(Math.ceil(layout.uniform.length / 4)),
+    ...(r ? [`var<workgroup> red: array<${r.type}, ${wg}>;`] : []),
     `@compute @workgroup_size(${wg})`,
-    'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
-    `  let e = gid.y * ${GRID_X * wg}u + gid.x;`,
+    reduce
+      ? 'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {'
+      : 'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',
+    reduce ? `  let e = wid.y * ${GRID_X}u + wid.x;` : `  let e = gid.y * ${GRID_X * wg}u + gid.x;`,
     `  if (e >= ${count}) { return; }`,
     ...body.map((l) => `  ${l}`),
     '}',
@@ -87,6 +97,6 @@ export function globalKernel(
     code,
     workgroupSize: wg,
     bindings: bindings.specs(),
-    dispatch: { kind: 'elements', count: { dims: dest.dims } },
+    dispatch: { kind: reduce ? 'groups' : 'elements', count: { dims: dest.dims } },
   };
 }

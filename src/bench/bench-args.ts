@@ -9,6 +9,8 @@ export const DEFAULT_GRID = 'N=256|1024|4096,V=512|2048';
 /** Dims that neither `--grid` nor `--dims` sizes take these sizes when the kernel has them. */
 export const DEFAULT_DIMS: Readonly<Record<string, number>> = { H: 64 };
 export const DEFAULT_REPEATS = 5;
+/** What `npm run bench` runs. */
+export const NPM_BENCH_COMMAND = 'npx projc bench examples/cross_entropy.proj --grad X,W';
 /** The fixed chunk sizes run besides the automatic choice; `all` is every row in one chunk. */
 export const DEFAULT_CHUNK_ROWS = '64,256,all';
 

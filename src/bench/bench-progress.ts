@@ -33,7 +33,7 @@ export function benchProgress(
     const elapsed = now() - t0;
     const eta = f > 0 ? duration((elapsed / f) * (1 - f)) : '?';
     io.err(
-      `\r\x1b[2K[${'#'.repeat(k)}${'.'.repeat(w - k)}] ${(100 * f).toFixed(0).padStart(3)}% ${header} ${what} · ${duration(elapsed)} elapsed, ~${eta} left`,
+      `\r\x1b[2K[${'#'.repeat(k)}${'.'.repeat(w - k)}] ${(100 * f).toFixed(0).padStart(3)}% ${[header, what].filter(Boolean).join(' · ')} · ${duration(elapsed)} elapsed, ~${eta} left`,
     );
     drawn = true;
   };
@@ -51,7 +51,7 @@ export function benchProgress(
     },
     run(units, what, ms) {
       done += units;
-      if (tty) draw(`· ${what} ${ms.toFixed(0)} ms`);
+      if (tty) draw(`${what} ${ms.toFixed(0)} ms`);
     },
     finish() {
       endShape();

@@ -24,7 +24,7 @@ export class BenchCheckError extends Error {
 
 /** What the measurement reports while it runs (a bar on a terminal, lines otherwise). */
 export interface BenchProgress {
-  /** A shape begins; `work` is its share of the total work units. */
+  /** Shape `index` of `count` begins. */
   shape(index: number, count: number, text: string): void;
   /** One run is done: `units` of work (rows × inner dim), what it was, its time. */
   run(units: number, what: string, ms: number): void;

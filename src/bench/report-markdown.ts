@@ -2,7 +2,7 @@
 // the compile times, the seed case on paper, and what the numbers say about where the time
 // goes (every sentence there is computed from the data).
 import { formatBytes } from '../cli/run-report.ts';
-import { shapeText } from './bench-args.ts';
+import { NPM_BENCH_COMMAND, shapeText } from './bench-args.ts';
 import type { Spread } from './bench-stats.ts';
 import type { BenchReport, ConfigResult, ShapeResult } from './bench-types.ts';
 import { autoOf, baselineOf, groupByInner, type Plot } from './report-plots.ts';
@@ -120,6 +120,19 @@ export function summaryTable(r: BenchReport): string {
   );
 }
 
+/** `At every shape with V=512 projc auto is slower; ...`: groups where the sign of the ratio is uniform. */
+function byGroup(r: BenchReport, ratios: readonly { s: ShapeResult; x: number }[]): string {
+  const parts: string[] = [];
+  for (const g of groupByInner(r)) {
+    if (!g.key) continue;
+    const xs = ratios.filter((t) => g.shapes.includes(t.s)).map((t) => t.x);
+    if (xs.length < 2) continue;
+    if (xs.every((x) => x > 1)) parts.push(`slower at every shape with ${g.key}`);
+    else if (xs.every((x) => x <= 1)) parts.push(`as fast or faster at every shape with ${g.key}`);
+  }
+  return parts.length ? `In short, projc auto is ${parts.join(', and ')}. ` : '';
+}
+
 /** Observations computed from the measurements: where projc is slower, and why. */
 export function findings(r: BenchReport): string[] {
   const out: string[] = [];
@@ -181,7 +194,7 @@ export function findings(r: BenchReport): string[] {
         (slower.length
           ? `It is slower at ${slower.map((t) => `${shapeText(t.s.dims)} (${ratio(t.x)})`).join(', ')}. `
           : 'It is nowhere slower. ') +
-        `Both sides run the same matmul kernels (\`MatmulRunner\`) on the same shapes, so the difference is in the rest: the baseline's ${p.baselineKernels} one-thread-per-element kernels against projc's fused row kernels (one 64-thread workgroup per row with strided loops and workgroup reductions over the vocabulary, i.e. barriers, which llvmpipe runs on 2 CPU cores), and the per-chunk launches. Kernels were not timed one by one: llvmpipe has no timestamp queries.`,
+        `${byGroup(r, timeRatios)}Both sides run the same matmul kernels (\`MatmulRunner\`), on the same shapes when projc takes all the rows in one chunk; what differs is the rest: the baseline's ${p.baselineKernels} one-thread-per-element kernels over whole tensors against projc's fused row kernels (one 64-thread workgroup per row, strided loops and workgroup reductions over the vocabulary, i.e. barriers, which llvmpipe runs on 2 CPU cores) and its per-chunk launches. Kernels were not timed one by one: llvmpipe has no timestamp queries.`,
     );
 
   // The automatic choice, and which chunk size was fastest.
@@ -201,17 +214,17 @@ export function findings(r: BenchReport): string[] {
       );
   });
   const autoFastest = fastestAt.filter((c) => c?.requests.includes('auto')).length;
+  const others = [
+    ...new Set(
+      fastestAt.filter((c) => c && !c.requests.includes('auto')).map((c) => `${c?.chunkRows}`),
+    ),
+  ];
   if (autos.length)
     out.push(
-      `**The automatic chunk size** (${reasons.join(', ')}) put all the rows in one chunk at ${allRows} of ${autos.length} shapes. It was the fastest of projc's chunk sizes at ${autoFastest} of ${r.shapes.length} shapes; the others were fastest with ${
-        [
-          ...new Set(
-            fastestAt
-              .filter((c) => c && !c.requests.includes('auto'))
-              .map((c) => `${c?.chunkRows} rows`),
-          ),
-        ].join(', ') || 'none'
-      }.`,
+      `**The automatic chunk size** (${reasons.join(', ')}) put all the rows in one chunk at ${allRows} of ${autos.length} shapes. ` +
+        (autoFastest === r.shapes.length
+          ? "It was also the fastest of projc's chunk sizes at every shape."
+          : `It was the fastest of projc's chunk sizes at ${autoFastest} of ${r.shapes.length} shapes; at the others the fastest had ${others.join(' or ')} rows per chunk.`),
     );
 
   // Chunk size: what more, smaller chunks cost or save, at the most rows of each group.
@@ -283,6 +296,7 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     r.command,
     '```',
     '',
+    ...(r.command === NPM_BENCH_COMMAND ? ['(`npm run bench` runs exactly this.)', ''] : []),
     `Kernel \`${r.kernel}\` of \`${r.file}\`${r.grad.length ? ` with gradients of ${r.grad.join(', ')}` : ''}, seeded random inputs (seed ${r.seed}).`,
     '',
     '- **baseline**: the program run the way an eager framework runs it (`src/bench/eager.ts`): one kernel per IR node of the same joint forward + backward program, each writing a whole materialized tensor (f32 logits, not bf16 plus an upcast), every tensor freed after its last use as a caching allocator would.',

@@ -258,6 +258,8 @@ function workgroups(
     }
     case 'elements':
       return Math.ceil(evalSize(m.dispatch.count, sizes, chunk) / m.workgroupSize);
+    case 'groups':
+      return evalSize(m.dispatch.count, sizes, chunk);
   }
 }
 

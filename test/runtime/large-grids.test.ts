@@ -11,6 +11,7 @@ import { mulberry32 } from '../../src/run/rng.ts';
 import {
   apiInputs,
   exampleKernels,
+  kernelsOf,
   expectRunClose,
   floatTensorParams,
   oracle,
@@ -52,6 +53,21 @@ describe('a chunk of more than 65535 rows', () => {
     const g = await rt.run(kernel, apiInputs(inputs), { grad, cotangents: cot.api });
     expect(g.stats.chunkRows).toBe(66_000);
     expectRunClose(g, oracle(kernel, inputs, sizes, grad, cot), 'gradients');
+  });
+});
+
+describe('reductions longer than one invocation may loop', () => {
+  it('a 70000-row column carry (bias gradient) and a 70000-element global reduction', async () => {
+    const kernel = kernelsOf(
+      'reg.proj',
+      'kernel reg(X: f32[N, H], W: f32[V, H], b: f32[V], c: f32[K], target: i32[N]) -> f32 {\n  z = X @ W.T + b\n  return mean(logsumexp(z, V) - gather(z, target, V), N) + sum(c * c, K)\n}\n',
+    )[0]!;
+    const sizes = sizesFor(kernel, { N: 70_000, H: 2, V: 3, K: 70_000 });
+    const inputs = testInputs(kernel, sizes, 73);
+    const grad = floatTensorParams(kernel);
+    const g = await rt.run(kernel, apiInputs(inputs), { grad });
+    expect(g.stats.chunkRows).toBe(70_000);
+    expectRunClose(g, oracle(kernel, inputs, sizes, grad), 'gradients');
   });
 });
 
