@@ -3,7 +3,7 @@
 // goes (every sentence there is computed from the data).
 import { formatBytes } from '../cli/run-report.ts';
 import { NPM_BENCH_COMMAND, shapeText } from './bench-args.ts';
-import type { Spread } from './bench-stats.ts';
+import { spread, type Spread } from './bench-stats.ts';
 import type { BenchReport, ConfigResult, ShapeResult } from './bench-types.ts';
 import { autoOf, baselineOf, groupByInner, type Plot } from './report-plots.ts';
 
@@ -23,19 +23,34 @@ export function timeRatioOf(c: ConfigResult, base: ConfigResult | undefined): nu
   if (c.timeRatio && c.timeRatio.n > 0) return c.timeRatio.median;
   return base ? c.time.median / base.time.median : NaN;
 }
-const ratioSpread = (c: ConfigResult, base: ConfigResult | undefined) =>
-  c.timeRatio && c.timeRatio.n > 1
-    ? `${ratio(c.timeRatio.median)} (${c.timeRatio.min.toFixed(2)}–${c.timeRatio.max.toFixed(2)})`
-    : ratio(timeRatioOf(c, base));
 
-/** A Markdown table; cells are escaped for `|`. */
+/** The ratios of two configurations' times round by round (`a` over `b`). */
+export function roundRatios(a: ConfigResult, b: ConfigResult): Spread {
+  return spread(a.timesMs.map((t, i) => t / (b.timesMs[i] ?? NaN)).filter(Number.isFinite));
+}
+
+/** `0.74× (0.43–0.87)`: the median ratio over the rounds and its range. */
+export function ratioRange(s: Spread): string {
+  return s.n > 1 ? `${ratio(s.median)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : ratio(s.median);
+}
+
+/** Whether a ratio was under 1 in every round, over 1 in every round, or either. */
+export function verdict(s: Spread): 'faster' | 'slower' | 'mixed' {
+  return s.max < 1 ? 'faster' : s.min > 1 ? 'slower' : 'mixed';
+}
+
+const ratioSpread = (c: ConfigResult, base: ConfigResult | undefined) =>
+  c.timeRatio && c.timeRatio.n > 0 ? ratioRange(c.timeRatio) : ratio(timeRatioOf(c, base));
+
+/** A Markdown table, cells escaped for `|` and padded to align as prettier aligns them. */
 export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const cell = (s: string) => s.replaceAll('|', '\\|');
-  return [
-    `| ${head.map(cell).join(' | ')} |`,
-    `| ${head.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
-  ].join('\n');
+  const all = [head, ...rows].map((r) => head.map((_, i) => cell(r[i] ?? '')));
+  const widths = head.map((_, i) => Math.max(3, ...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]) =>
+    `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const [first = [], ...rest] = all;
+  return [line(first), line(widths.map((w) => '-'.repeat(w))), ...rest.map(line)].join('\n');
 }
 
 function configName(c: ConfigResult): string {
@@ -102,7 +117,7 @@ export function summaryTable(r: BenchReport): string {
       auto ? `${pct(auto.peakBytes / b)} (${auto.chunkRows} rows)` : '–',
       least ? `${pct(least.peakBytes / b)} (${least.chunkRows} rows)` : '–',
       msText(t),
-      auto ? ratio(timeRatioOf(auto, base)) : '–',
+      auto ? ratioSpread(auto, base) : '–',
       fastest ? `${ratio(timeRatioOf(fastest, base))} (${fastest.chunkRows} rows)` : '–',
     ];
   });
@@ -113,7 +128,7 @@ export function summaryTable(r: BenchReport): string {
       'projc auto peak / baseline',
       'smallest projc peak / baseline',
       'baseline ms',
-      'projc auto time / baseline',
+      'projc auto time / baseline: median (range) of the rounds',
       'fastest projc time / baseline',
     ],
     rows,
@@ -121,16 +136,16 @@ export function summaryTable(r: BenchReport): string {
 }
 
 /** `At every shape with V=512 projc auto is slower; ...`: groups where the sign of the ratio is uniform. */
-function byGroup(r: BenchReport, ratios: readonly { s: ShapeResult; x: number }[]): string {
+function byGroup(r: BenchReport, ratios: readonly { s: ShapeResult; v: Spread }[]): string {
   const parts: string[] = [];
   for (const g of groupByInner(r)) {
     if (!g.key) continue;
-    const xs = ratios.filter((t) => g.shapes.includes(t.s)).map((t) => t.x);
-    if (xs.length < 2) continue;
-    if (xs.every((x) => x > 1)) parts.push(`slower at every shape with ${g.key}`);
-    else if (xs.every((x) => x <= 1)) parts.push(`as fast or faster at every shape with ${g.key}`);
+    const vs = ratios.filter((t) => g.shapes.includes(t.s)).map((t) => verdict(t.v));
+    if (vs.length < 2) continue;
+    if (vs.every((v) => v === 'slower')) parts.push(`slower at every shape with ${g.key}`);
+    else if (vs.every((v) => v === 'faster')) parts.push(`faster at every shape with ${g.key}`);
   }
-  return parts.length ? `In short, projc auto is ${parts.join(', and ')}. ` : '';
+  return parts.length ? `In short, projc auto is ${parts.join(', and ')}, in every round. ` : '';
 }
 
 /** Observations computed from the measurements: where projc is slower, and why. */
@@ -177,23 +192,29 @@ export function findings(r: BenchReport): string[] {
     `**Memory model.** The runtime's prediction (\`memoryModel\`, what \`projc plan\` prints) is within ${pct(worstModel)} of the measured projc peak at every shape and chunk size.`,
   );
 
-  // Time: projc against the baseline.
+  // Time: projc against the baseline, from the ratios of the runs of each round (seconds
+  // apart, so both see about the same load); a ratio on both sides of 1 is within the noise.
   const timeRatios = r.shapes.flatMap((s) => {
     const base = baselineOf(s);
     const auto = autoOf(s);
-    return base && auto ? [{ s, auto, x: timeRatioOf(auto, base) }] : [];
+    return base && auto ? [{ s, v: roundRatios(auto, base) }] : [];
   });
-  const slower = timeRatios.filter((t) => t.x > 1);
-  const faster = timeRatios.filter((t) => t.x <= 1);
+  const item = (t: { s: ShapeResult; v: Spread }) => `${shapeText(t.s.dims)} (${ratioRange(t.v)})`;
+  const faster = timeRatios.filter((t) => verdict(t.v) === 'faster');
+  const slower = timeRatios.filter((t) => verdict(t.v) === 'slower');
+  const mixed = timeRatios.filter((t) => verdict(t.v) === 'mixed');
   if (timeRatios.length)
     out.push(
-      `**Time, projc auto against the baseline.** ` +
+      `**Time, projc auto against the baseline** (median and range of the ratio over the rounds). ` +
         (faster.length
-          ? `projc is as fast or faster at ${faster.map((t) => `${shapeText(t.s.dims)} (${ratio(t.x)})`).join(', ')}. `
+          ? `projc is faster in every round at ${faster.map(item).join(', ')}. `
           : '') +
         (slower.length
-          ? `It is slower at ${slower.map((t) => `${shapeText(t.s.dims)} (${ratio(t.x)})`).join(', ')}. `
-          : 'It is nowhere slower. ') +
+          ? `It is slower in every round at ${slower.map(item).join(', ')}. `
+          : 'It is slower in every round at no shape. ') +
+        (mixed.length
+          ? `At ${mixed.map(item).join(', ')} some rounds go either way: the difference is within the noise. `
+          : '') +
         `${byGroup(r, timeRatios)}Both sides run the same matmul kernels (\`MatmulRunner\`), on the same shapes when projc takes all the rows in one chunk; what differs is the rest: the baseline's ${p.baselineKernels} one-thread-per-element kernels over whole tensors against projc's fused row kernels (one 64-thread workgroup per row, strided loops and workgroup reductions over the vocabulary, i.e. barriers, which llvmpipe runs on 2 CPU cores) and its per-chunk launches. Kernels were not timed one by one: llvmpipe has no timestamp queries.`,
     );
 
@@ -230,28 +251,29 @@ export function findings(r: BenchReport): string[] {
   // Chunk size: what more, smaller chunks cost or save, at the most rows of each group.
   for (const g of groupByInner(r)) {
     const s = g.shapes.reduce((a, b) => (b.rows > a.rows ? b : a));
-    const base = baselineOf(s);
     const projc = s.configs.filter((c) => c.kind === 'projc' && c.time.n > 0);
     if (projc.length < 2) continue;
     const small = projc.reduce((a, c) => ((c.chunkRows ?? 0) < (a.chunkRows ?? 0) ? c : a));
     const large = projc.reduce((a, c) => ((c.chunkRows ?? 0) > (a.chunkRows ?? 0) ? c : a));
-    const x = timeRatioOf(small, base) / timeRatioOf(large, base);
+    const v = roundRatios(small, large);
     const dt = small.time.median - large.time.median;
     const dSteps = small.steps - large.steps;
     const inner = s.logits / Math.max(1, s.rows);
     const buf = (c: ConfigResult) => formatBytes((c.chunkRows ?? 0) * inner * 4);
-    const head = `**Chunk size at ${shapeText(s.dims)}.** ${small.chunks} chunks of ${small.chunkRows} rows launch ${small.steps} steps against ${large.steps} for ${large.chunks} chunk${large.chunks === 1 ? '' : 's'} of ${large.chunkRows}, and take ${ratio(x)} the time`;
-    if (x > 1.05)
+    const head = `**Chunk size at ${shapeText(s.dims)}.** ${small.chunks} chunks of ${small.chunkRows} rows launch ${small.steps} steps against ${large.steps} for ${large.chunks} chunk${large.chunks === 1 ? '' : 's'} of ${large.chunkRows}, and take ${ratioRange(v)} the time, round by round`;
+    const peaks = `${formatBytes(large.peakBytes)} to ${formatBytes(small.peakBytes)}`;
+    const verdictOf = verdict(v);
+    if (verdictOf === 'slower')
       out.push(
-        `${head}${dt > 0 && dSteps > 0 ? ` (${msText(dt / dSteps)} ms per extra step)` : ''}: the price of the smaller peak (${formatBytes(small.peakBytes)} against ${formatBytes(large.peakBytes)}).`,
+        `${head}${dt > 0 && dSteps > 0 ? ` (${msText(dt / dSteps)} ms per extra step, from the medians)` : ''}: the price of cutting the peak from ${peaks}.`,
       );
-    else if (x < 0.95)
+    else if (verdictOf === 'faster')
       out.push(
-        `${head}: more, smaller chunks are faster here despite ${dSteps} more launches, and cut the peak from ${formatBytes(large.peakBytes)} to ${formatBytes(small.peakBytes)}. A chunk's logits buffer is ${buf(small)} against ${buf(large)}, a working set a CPU's caches hold: a likely cause, not a measured one (kernels were not timed one by one).`,
+        `${head}: more, smaller chunks are faster here in every round despite ${dSteps} more launches, and cut the peak from ${peaks}. A chunk's logits buffer is ${buf(small)} against ${buf(large)}, a working set a CPU's caches hold: a likely cause, not a measured one (kernels were not timed one by one).`,
       );
     else
       out.push(
-        `${head}: the extra launches cost no measurable time, and the peak falls from ${formatBytes(large.peakBytes)} to ${formatBytes(small.peakBytes)}.`,
+        `${head}: some rounds go either way, so the extra launches cost nothing that stands out of the noise, while the peak falls from ${peaks}.`,
       );
   }
 

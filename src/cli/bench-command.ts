@@ -21,6 +21,7 @@ import {
 } from '../bench/bench-run.ts';
 import type { BenchReport } from '../bench/bench-types.ts';
 import { benchMarkdown, pct, ratio, summaryTable } from '../bench/report-markdown.ts';
+import { formatJson } from '../bench/report-json.ts';
 import { benchPlots } from '../bench/report-plots.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import { compileFile } from '../frontend/compile.ts';
@@ -162,7 +163,7 @@ export async function benchCommand(
   const plots = benchPlots(report);
   mkdirSync(outDir, { recursive: true });
   for (const p of plots) writeFileSync(join(outDir, p.file), p.svg);
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(outDir, 'results.json'), formatJson(report));
   writeFileSync(join(outDir, 'README.md'), benchMarkdown(report, plots));
 
   const ck = report.checks;

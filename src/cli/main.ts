@@ -8,6 +8,7 @@ import { printDiagnostics, processIo, type Io } from './io.ts';
 import { runCommand } from './run-command.ts';
 import { planCommand } from './plan-command.ts';
 import { compileCommand } from './compile-command.ts';
+import { benchCommand } from './bench-command.ts';
 import { USAGE, UsageError } from './usage.ts';
 
 export type ParsedArgs = ReturnType<typeof parseCli>;
@@ -25,6 +26,8 @@ const OPTIONS = {
   'memory-budget': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
+  grid: { type: 'string' },
+  repeats: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -59,6 +62,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return planCommand(files, args.values, io);
       case 'compile':
         return compileCommand(files, args.values, io);
+      case 'bench':
+        return await benchCommand(files, args.values, io);
       case undefined:
         throw new UsageError('no command given');
       default:
