@@ -4,6 +4,7 @@ import type { ChunkPlan } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
 import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
+import { unflatten } from './coords.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
 import { reduction, treeReduce } from './reduce-wgsl.ts';
 import { WGSL_HELPERS } from './wgsl-helpers.ts';
@@ -38,11 +39,10 @@ export function carryKernel(
   const inner = reduced.map(size).join(' * ') || '1u';
   const coords = new Map<Dim, string>();
   const head: string[] = [];
-  rows.forEach((d, j) => {
-    const after = rows.slice(j + 1).map(size);
-    head.push(`let c_${d} = (g${after.length ? ` / (${after.join(' * ')})` : ''}) % ${size(d)};`);
-    coords.set(d, `c_${d}`);
-  });
+  for (const c of unflatten('g', rows, size, 'c_')) {
+    head.push(c.line);
+    coords.set(c.dim, c.name);
+  }
   const scope = new Scope(env, coords, undefined, 'lr');
   const x = scope.value(n.inputs[0] ?? -1);
   const r = reduction(n.op, wgslType(n.dtype));
@@ -127,11 +127,10 @@ function columnCarryKernel(
   const size = (x: Dim) => U((w) => w.kind === 'dim' && w.dim === x);
   const coords = new Map<Dim, string>([[d, 'v']]);
   const head: string[] = [];
-  rows.forEach((r, j) => {
-    const after = rows.slice(j + 1).map(size);
-    head.push(`let c_${r} = (g${after.length ? ` / (${after.join(' * ')})` : ''}) % ${size(r)};`);
-    coords.set(r, `c_${r}`);
-  });
+  for (const c of unflatten('g', rows, size, 'c_')) {
+    head.push(c.line);
+    coords.set(c.dim, c.name);
+  }
   const scope = new Scope(env, coords, undefined, 'lr');
   const x = scope.value(n.inputs[0] ?? -1);
   const r = reduction(n.op, wgslType(n.dtype));

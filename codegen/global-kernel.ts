@@ -4,6 +4,7 @@ import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
 import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
+import { unflatten } from './coords.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
 import { reduction, treeReduce } from './reduce-wgsl.ts';
 import { WGSL_HELPERS } from './wgsl-helpers.ts';
@@ -34,15 +35,9 @@ export function globalKernel(
   const env: EmitEnv = { fn, plan, layout, bindings, local: new Set(stored ? [] : [id]) };
   const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
   const size = (d: Dim) => U((w) => w.kind === 'dim' && w.dim === d);
-  const unflatten = (flat: string, dims: readonly Dim[], prefix: string) =>
-    dims.map((d, j) => {
-      const after = dims.slice(j + 1).map(size);
-      return {
-        d,
-        line: `let ${prefix}${d} = (${flat}${after.length ? ` / (${after.join(' * ')})` : ''}) % ${size(d)};`,
-      };
-    });
-  const out = unflatten('e', dest.dims, 'o_');
+  const unflat = (flat: string, dims: readonly Dim[], prefix: string) =>
+    unflatten(flat, dims, size, prefix).map((c) => ({ d: c.dim, line: c.line }));
+  const out = unflat('e', dest.dims, 'o_');
   const scope = new Scope(env, new Map(out.map(({ d }) => [d, `o_${d}`])));
   const body: string[] = out.map((o) => o.line);
   let value: string;
@@ -54,7 +49,7 @@ export function globalKernel(
     // 65,535 iterations in all).
     const axes = n.attrs.axes ?? [];
     const r = reduction(n.op, wgslType(n.dtype));
-    const red = unflatten('j', axes, 'j_');
+    const red = unflat('j', axes, 'j_');
     const loop = scope.child(new Map(red.map(({ d }) => [d, `j_${d}`])));
     const x = loop.value(n.inputs[0] ?? -1);
     body.push(

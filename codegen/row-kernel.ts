@@ -4,6 +4,7 @@ import type { ChunkPlan, Stage } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
 import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
+import { unflatten } from './coords.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
 import { reduction, treeReduce } from './reduce-wgsl.ts';
 import { WGSL_HELPERS } from './wgsl-helpers.ts';
@@ -61,13 +62,10 @@ export function rowKernel(
   const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
   const head: string[] = [];
   const coords = new Map<Dim, string>();
-  rows.forEach((d, j) => {
-    const after = rows.slice(j + 1).map((r) => U((w) => w.kind === 'dim' && w.dim === r));
-    const div = after.length ? ` / (${after.join(' * ')})` : '';
-    const c = `c_${d}`;
-    head.push(`let ${c} = (g${div}) % ${U((w) => w.kind === 'dim' && w.dim === d)};`);
-    coords.set(d, c);
-  });
+  for (const c of unflatten('g', rows, (d) => U((w) => w.kind === 'dim' && w.dim === d), 'c_')) {
+    head.push(c.line);
+    coords.set(c.dim, c.name);
+  }
   const row = new Scope(env, coords, undefined, 'lr');
   const body: string[] = [];
   const shared: string[] = [];
