@@ -6,6 +6,7 @@
 // `main` is exported (and returns everything it computed) so that test/api/embed.test.ts
 // can check it against the CPU interpreter; it runs by itself only when this file is the
 // script being executed.
+import { mulberry32 } from '../../src/run/rng.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,15 +51,10 @@ export interface EmbedResult {
   readonly backward: Map<string, Tensor>;
 }
 
-/** A seeded uniform generator in [-1, 1) (mulberry32), so every run sees the same inputs. */
+/** A seeded uniform generator in [-1, 1), so every run sees the same inputs. */
 function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * 2 - 1;
-  };
+  const u = mulberry32(seed);
+  return () => u() * 2 - 1;
 }
 
 function norm(t: Tensor | undefined): number {

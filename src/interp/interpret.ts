@@ -1,6 +1,7 @@
 import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
 import { roundToBf16, roundToF16 } from '../io/dtype-bits.ts';
 import { isFloat, type DType, type IrFunction, type IrParam, type Node } from '../ir/types.ts';
+import { castFn } from '../ops/cast-eval.ts';
 import { OPS } from '../ops/registry.ts';
 import { broadcastTo, shapeOf, type DimSizes, type Tensor } from './tensor.ts';
 
@@ -83,16 +84,6 @@ function rounded(t: Tensor, f: (x: number) => number): Tensor {
 
 /** What a value of storage dtype `d` reads back as on the GPU. */
 export function storageRounding(d: DType): (x: number) => number {
-  switch (d) {
-    case 'f32':
-      return Math.fround;
-    case 'bf16':
-      return roundToBf16;
-    case 'f16':
-      return roundToF16;
-    case 'i32':
-      return (x) => (Number.isFinite(x) ? Math.trunc(x) | 0 : 0);
-    case 'bool':
-      return (x) => (x !== 0 ? 1 : 0);
-  }
+  // Storage rounds f32 too (casts keep f32 values exact in float64).
+  return d === 'f32' ? Math.fround : castFn(d);
 }

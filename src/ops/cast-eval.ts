@@ -15,7 +15,8 @@ export function castEval(args: readonly Tensor[], node: Node, sizes: DimSizes): 
   return out;
 }
 
-function castFn(to: Node['dtype']): (x: number) => number {
+/** A value converted to dtype `to`, in float64 (f32 is kept exact: the interpreter's precision). */
+export function castFn(to: Node['dtype']): (x: number) => number {
   switch (to) {
     case 'f32':
       return (x) => x;

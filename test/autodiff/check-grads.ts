@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/run/rng.ts';
 import { differentiate, type Cotangent } from '../../src/autodiff/differentiate.ts';
 import { interpret } from '../../src/interp/interpret.ts';
 import { shapeOf, numel, type DimSizes, type Tensor } from '../../src/interp/tensor.ts';
@@ -6,16 +7,7 @@ import { verify } from '../../src/ir/verify.ts';
 import type { DType, Dim, IrFunction, IrParam } from '../../src/ir/types.ts';
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** A graph under construction plus its parameter declarations. */
 export class TestGraph {

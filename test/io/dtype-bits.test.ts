@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/run/rng.ts';
 import { describe, expect, it } from 'vitest';
 import {
   bf16BitsToF32,
@@ -25,16 +26,7 @@ function fromBits(u: number): number {
 }
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(4, '0')}`;
 

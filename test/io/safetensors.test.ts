@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/run/rng.ts';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/diagnostics/diagnostic.ts';
 import type { Code } from '../../src/diagnostics/codes.ts';
@@ -329,17 +330,7 @@ describe('bad files', () => {
 });
 
 describe('fuzz: corrupted files parse or throw UserError, nothing else', () => {
-  /** Deterministic PRNG (mulberry32). */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const rng = mulberry32;
 
   it('500 seeded mutations', () => {
     const valid = writeSafetensors(
