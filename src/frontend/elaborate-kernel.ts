@@ -7,6 +7,7 @@ import type { DiagnosticSink } from './diagnostics-sink.ts';
 import { PRELUDE, preludeFns } from './prelude.ts';
 import { ExprElaborator, type ElabContext, type Scope } from './elaborate-expr.ts';
 import { didYouMean } from './suggest.ts';
+import { walkExpr } from './walk.ts';
 import { ERROR, materialize, type Value } from './values.ts';
 
 /** A `fn` body may nest this deep in inlining before we call it runaway. */
@@ -292,24 +293,7 @@ function fitResult(
 /** Names read anywhere in the body, for the unused-value warning. */
 function trackUses(body: readonly Stmt[]): Set<string> {
   const used = new Set<string>();
-  const visit = (e: Expr): void => {
-    switch (e.kind) {
-      case 'name':
-        used.add(e.name);
-        return;
-      case 'unary':
-      case 'transpose':
-        return visit(e.operand);
-      case 'binary':
-        visit(e.left);
-        return visit(e.right);
-      case 'call':
-        return e.args.forEach(visit);
-      default:
-        return;
-    }
-  };
-  for (const s of body) visit(s.value);
+  for (const s of body) walkExpr(s.value, (e) => e.kind === 'name' && used.add(e.name));
   return used;
 }
 

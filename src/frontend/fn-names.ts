@@ -2,6 +2,7 @@ import type { Expr, FnDecl, Stmt } from './ast.ts';
 import { BUILTINS } from './builtins.ts';
 import type { DiagnosticSink } from './diagnostics-sink.ts';
 import { didYouMean } from './suggest.ts';
+import { walkExpr } from './walk.ts';
 
 /**
  * Checks the names in a fn body before any call inlines it, so that a typo in an unused
@@ -30,12 +31,6 @@ export function checkFnNames(
             ],
           });
         return;
-      case 'unary':
-      case 'transpose':
-        return visit(e.operand);
-      case 'binary':
-        visit(e.left);
-        return visit(e.right);
       case 'call':
         if (!fns.has(e.callee.name) && !BUILTINS.has(e.callee.name))
           sink.push({
@@ -45,14 +40,14 @@ export function checkFnNames(
             span: e.callee.span,
             help: didYouMean(e.callee.name, [...BUILTINS.keys(), ...fns.keys()]),
           });
-        return e.args.forEach(visit);
+        return;
       default:
         return;
     }
   };
   const stmts: readonly Stmt[] = fn.body;
   stmts.forEach((s, i) => {
-    visit(s.value);
+    walkExpr(s.value, visit);
     if (s.kind === 'assign') known.add(s.target.name);
     else if (i !== stmts.length - 1)
       sink.push({

@@ -1,5 +1,4 @@
 import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
-import { roundToBf16, roundToF16 } from '../io/dtype-bits.ts';
 import { isFloat, type DType, type IrFunction, type IrParam, type Node } from '../ir/types.ts';
 import { castFn } from '../ops/cast-eval.ts';
 import { OPS } from '../ops/registry.ts';
