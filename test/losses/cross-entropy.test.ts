@@ -17,6 +17,7 @@ import {
   runWebgpu,
   type Fixture,
   type Values,
+  ErrorLog,
 } from './fixture-harness.ts';
 
 const DIR = 'test/fixtures/losses/ce';
@@ -35,18 +36,7 @@ function fixture(file: string): Fixture {
   return f;
 }
 
-/** The largest |error| against float64 per fixture, run and compared value, for the log. */
-const report = new Map<string, Record<string, string>>();
-function record(file: string, run: string, f: Fixture, got: Values): void {
-  const row = report.get(file) ?? {};
-  for (const name of compared(f)) {
-    const e = reference(f, `expected.${name}`);
-    row[`${run} ${name}`] = maxAbs(got.get(name) ?? new Float64Array(), e).toExponential(2);
-    if (f.file.tensors.has(`torch.${name}`))
-      row[`torch ${name}`] = maxAbs(reference(f, `torch.${name}`), e).toExponential(2);
-  }
-  report.set(file, row);
-}
+const log = new ErrorLog();
 
 let rt: Runtime;
 
@@ -56,8 +46,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   rt?.release();
-  const lines = [...report].map(([f, r]) => `  ${f}: ${JSON.stringify(r)}`);
-  console.log(`[cross-entropy] max |error| vs float64:\n${lines.join('\n')}`);
+  log.print('cross-entropy');
 });
 
 describe('the cross-entropy fixtures', () => {
@@ -96,7 +85,7 @@ describe('cross-entropy family matches PyTorch', () => {
       it('interpreter', () => {
         const f = fixture(file);
         const got = runInterpreter(f);
-        record(file, 'interp', f, got);
+        log.record(file, 'interp', f, got);
         expectMatchesTorch(f, got, `${file} interpreter`);
       });
 
@@ -105,7 +94,7 @@ describe('cross-entropy family matches PyTorch', () => {
           const f = fixture(file);
           const rows = f.sizes.get('N') ?? 0;
           const got = await runWebgpu(rt, f, chunk === 'all' ? rows : chunk);
-          record(file, `webgpu/${chunk}`, f, got);
+          log.record(file, `webgpu/${chunk}`, f, got);
           expectMatchesTorch(f, got, `${file} webgpu chunks of ${chunk}`);
         });
       }

@@ -163,3 +163,24 @@ export function expectMatchesTorch(f: Fixture, got: Values, label: string): void
     ).toBeLessThanOrEqual(native);
   }
 }
+
+/** The largest |error| against float64 per fixture, run and compared value, printed after the tests. */
+export class ErrorLog {
+  private readonly rows = new Map<string, Record<string, string>>();
+
+  record(file: string, run: string, f: Fixture, got: Values): void {
+    const row = this.rows.get(file) ?? {};
+    for (const name of compared(f)) {
+      const e = reference(f, `expected.${name}`);
+      row[`${run} ${name}`] = maxAbs(got.get(name) ?? new Float64Array(), e).toExponential(2);
+      if (f.file.tensors.has(`torch.${name}`))
+        row[`torch ${name}`] = maxAbs(reference(f, `torch.${name}`), e).toExponential(2);
+    }
+    this.rows.set(file, row);
+  }
+
+  print(label: string): void {
+    const lines = [...this.rows].map(([f, r]) => `  ${f}: ${JSON.stringify(r)}`);
+    console.log(`[${label}] max |error| vs float64:\n${lines.join('\n')}`);
+  }
+}

@@ -18,6 +18,7 @@ import {
   runWebgpu,
   type Fixture,
   type Values,
+  ErrorLog,
 } from './fixture-harness.ts';
 
 const DIR = 'test/fixtures/losses/grpo';
@@ -42,18 +43,7 @@ function rows(f: Fixture): number {
   return (f.sizes.get('B') ?? 0) * (f.sizes.get('T') ?? 0);
 }
 
-/** The largest |error| against float64 per fixture, run and compared value, for the log. */
-const report = new Map<string, Record<string, string>>();
-function record(file: string, run: string, f: Fixture, got: Values): void {
-  const row = report.get(file) ?? {};
-  for (const name of compared(f)) {
-    const e = reference(f, `expected.${name}`);
-    row[`${run} ${name}`] = maxAbs(got.get(name) ?? new Float64Array(), e).toExponential(2);
-    if (f.file.tensors.has(`torch.${name}`))
-      row[`torch ${name}`] = maxAbs(reference(f, `torch.${name}`), e).toExponential(2);
-  }
-  report.set(file, row);
-}
+const log = new ErrorLog();
 
 let rt: Runtime;
 
@@ -63,8 +53,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   rt?.release();
-  const lines = [...report].map(([f, r]) => `  ${f}: ${JSON.stringify(r)}`);
-  console.log(`[grpo] max |error| vs float64:\n${lines.join('\n')}`);
+  log.print('grpo');
 });
 
 describe('the GRPO fixtures', () => {
@@ -121,7 +110,7 @@ describe('GRPO and GSPO match TRL (float64 reference, PyTorch in the stored dtyp
       it('interpreter', () => {
         const f = fixture(file);
         const got = runInterpreter(f);
-        record(file, 'interp', f, got);
+        log.record(file, 'interp', f, got);
         expectMatchesTorch(f, got, `${file} interpreter`);
       });
 
@@ -129,7 +118,7 @@ describe('GRPO and GSPO match TRL (float64 reference, PyTorch in the stored dtyp
         it(`webgpu, chunks of ${chunk} rows`, async () => {
           const f = fixture(file);
           const got = await runWebgpu(rt, f, chunk === 'all' ? rows(f) : chunk);
-          record(file, `webgpu/${chunk}`, f, got);
+          log.record(file, `webgpu/${chunk}`, f, got);
           expectMatchesTorch(f, got, `${file} webgpu chunks of ${chunk}`);
         });
       }
