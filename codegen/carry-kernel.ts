@@ -2,13 +2,74 @@ import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
 import type { ChunkPlan } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
+import { unflatten } from './coords.ts';
 import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
-import { unflatten } from './coords.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
-import { reduction, treeReduce } from './reduce-wgsl.ts';
+import { reduction, treeReduce, type ReductionWgsl } from './reduce-wgsl.ts';
 import { WGSL_HELPERS } from './wgsl-helpers.ts';
 import { fromWord, toWord, wgslType } from './wgsl-values.ts';
+
+/**
+ * What both carry kernels share: the row's coordinates from its global index `g`, the
+ * carried value's operand at them, the reduction, and reads/writes of the accumulator in
+ * the arena (logsumexp accumulators hold `numel` maxima, then `numel` sums).
+ */
+function carryParts(
+  fn: IrFunction,
+  plan: ChunkPlan,
+  layout: ProgramLayout,
+  id: number,
+  coordsInit: ReadonlyMap<Dim, string>,
+) {
+  const n = fn.nodes[id] as Node;
+  const bindings = new BindingSet(plan);
+  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set() };
+  const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
+  const size = (d: Dim) => U((w) => w.kind === 'dim' && w.dim === d);
+  const coords = new Map(coordsInit);
+  const head: string[] = [];
+  for (const c of unflatten('g', plan.rows, size, 'c_')) {
+    head.push(c.line);
+    coords.set(c.dim, c.name);
+  }
+  const scope = new Scope(env, coords, undefined, 'lr');
+  const x = scope.value(n.inputs[0] ?? -1);
+  const r: ReductionWgsl = reduction(n.op, wgslType(n.dtype));
+  const acc = plan.buffers.find(
+    (b) => b.node === id && b.role === 'accumulator' && b.home === 'arena',
+  );
+  if (!acc) throw new InternalError(`carried %${id} has no arena accumulator`);
+  const slot = U((w) => w.kind === 'slot' && w.buffer === acc.name);
+  const arena = bindings.use('arena', 'read_write', 'u32');
+  const isLse = n.op === 'logsumexp';
+  /** Entry `i` of an accumulator of `numel` entries: its value, and the stores of a new one. */
+  const entry = (i: string, numel: string) => ({
+    old: isLse
+      ? `vec2<f32>(bitcast<f32>(${arena}[${slot} + ${i}]), bitcast<f32>(${arena}[${slot} + ${numel} + ${i}]))`
+      : fromWord(`${arena}[${slot} + ${i}]`, n.dtype),
+    write: (v: string): string[] =>
+      isLse
+        ? [
+            `${arena}[${slot} + ${i}] = bitcast<u32>(${v}.x);`,
+            `${arena}[${slot} + ${numel} + ${i}] = bitcast<u32>(${v}.y);`,
+          ]
+        : [`${arena}[${slot} + ${i}] = ${toWord(v, n.dtype)};`],
+  });
+  const header = (wg: number) => [
+    WGSL_HELPERS,
+    LSE_HELPERS,
+    bindings.declarations(Math.ceil(layout.uniform.length / 4)),
+    `var<workgroup> red: array<${r.type}, ${wg}>;`,
+    `@compute @workgroup_size(${wg})`,
+  ];
+  const fold = (wg: number, indent: string) => [
+    ...head.map((l) => `${indent}${l}`),
+    ...scope.lines.map((l) => `${indent}${l}`),
+    `${indent}a = ${r.push('a', x)};`,
+  ];
+  return { n, bindings, U, size, r, entry, header, fold };
+}
 
 /**
  * Folds one chunk's per-row values of a carried reduction into its accumulator. The
@@ -32,63 +93,28 @@ export function carryKernel(
   if (n.dims.join() !== kept.join())
     throw new InternalError(`carried %${id} keeps dims out of row order`);
   const reduced = rows.slice(kept.length);
-  const bindings = new BindingSet(plan);
-  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set() };
-  const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
-  const size = (d: Dim) => U((w) => w.kind === 'dim' && w.dim === d);
-  const inner = reduced.map(size).join(' * ') || '1u';
-  const coords = new Map<Dim, string>();
-  const head: string[] = [];
-  for (const c of unflatten('g', rows, size, 'c_')) {
-    head.push(c.line);
-    coords.set(c.dim, c.name);
-  }
-  const scope = new Scope(env, coords, undefined, 'lr');
-  const x = scope.value(n.inputs[0] ?? -1);
-  const r = reduction(n.op, wgslType(n.dtype));
-  const acc = plan.buffers.find(
-    (b) => b.node === id && b.role === 'accumulator' && b.home === 'arena',
-  );
-  if (!acc) throw new InternalError(`carried %${id} has no arena accumulator`);
-  const slot = U((w) => w.kind === 'slot' && w.buffer === acc.name);
-  const arena = bindings.use('arena', 'read_write', 'u32');
-  const numel = kept.map(size).join(' * ') || '1u';
-  const isLse = n.op === 'logsumexp';
-  const old = isLse
-    ? `vec2<f32>(bitcast<f32>(${arena}[${slot} + k]), bitcast<f32>(${arena}[${slot} + ${numel} + k]))`
-    : fromWord(`${arena}[${slot} + k]`, n.dtype);
-  const merged = r.merge(old, `red[0]`);
-  const write = isLse
-    ? [
-        `let m = ${merged};`,
-        `${arena}[${slot} + k] = bitcast<u32>(m.x);`,
-        `${arena}[${slot} + ${numel} + k] = bitcast<u32>(m.y);`,
-      ]
-    : [`${arena}[${slot} + k] = ${toWord(merged, n.dtype)};`];
-  const cs = U((w) => w.kind === 'chunkStart');
-  const cr = U((w) => w.kind === 'chunkRows');
+  const p = carryParts(fn, plan, layout, id, new Map());
+  const inner = reduced.map(p.size).join(' * ') || '1u';
+  const acc = p.entry('k', kept.map(p.size).join(' * ') || '1u');
+  const cs = p.U((w) => w.kind === 'chunkStart');
+  const cr = p.U((w) => w.kind === 'chunkRows');
   const code = [
-    WGSL_HELPERS,
-    LSE_HELPERS,
-    bindings.declarations(Math.ceil(layout.uniform.length / 4)),
-    `var<workgroup> red: array<${r.type}, ${wg}>;`,
-    `@compute @workgroup_size(${wg})`,
+    ...p.header(wg),
     'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
     `  let inner = ${inner};`,
     `  let k = ${cs} / inner + wid.y * ${GRID_X}u + wid.x;`,
     `  let g0 = max(${cs}, k * inner);`,
     `  let g1 = min(${cs} + ${cr}, (k + 1u) * inner);`,
     '  if (g0 >= g1) { return; }',
-    `  var a = ${r.init};`,
+    `  var a = ${p.r.init};`,
     `  for (var g = g0 + lid; g < g1; g = g + ${wg}u) {`,
     `    let lr = g - ${cs};`,
-    ...head.map((l) => `    ${l}`),
-    ...scope.lines.map((l) => `    ${l}`),
-    `    a = ${r.push('a', x)};`,
+    ...p.fold(wg, '    '),
     '  }',
-    ...treeReduce('red', 'a', r, wg).map((l) => `  ${l}`),
+    ...treeReduce('red', 'a', p.r, wg).map((l) => `  ${l}`),
     '  if (lid == 0u) {',
-    ...write.map((l) => `    ${l}`),
+    `    let m = ${p.r.merge(acc.old, 'red[0]')};`,
+    ...acc.write('m').map((l) => `    ${l}`),
     '  }',
     '}',
     '',
@@ -97,15 +123,16 @@ export function carryKernel(
     name,
     code,
     workgroupSize: wg,
-    bindings: bindings.specs(),
+    bindings: p.bindings.specs(),
     dispatch: { kind: 'kept', inner: { dims: reduced } },
   };
 }
 
 /**
  * Folds one chunk's rows of a per-row vector into a vector accumulator (Σ over rows of
- * dz[r, v] for the gradient of a bias): one thread per element v, looping over the chunk's
- * rows in order.
+ * dz[r, v] for the gradient of a bias). One workgroup per element v: its threads stride
+ * over the chunk's rows and meet in a tree, in a fixed order (no thread loops over every
+ * row: llvmpipe stops a thread's loops after 65,535 iterations in all).
  */
 function columnCarryKernel(
   fn: IrFunction,
@@ -116,64 +143,27 @@ function columnCarryKernel(
   wg: number,
 ): KernelModule {
   const n = fn.nodes[id] as Node;
-  const rows = plan.rows;
-  const inner = n.dims.filter((d) => !rows.includes(d));
+  const inner = n.dims.filter((d) => !plan.rows.includes(d));
   if (inner.length !== 1 || n.dims.length !== 1)
     throw new InternalError(`column carry %${id} must keep exactly one non-row dim`);
   const d = inner[0] ?? '';
-  const bindings = new BindingSet(plan);
-  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set() };
-  const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
-  const size = (x: Dim) => U((w) => w.kind === 'dim' && w.dim === x);
-  const coords = new Map<Dim, string>([[d, 'v']]);
-  const head: string[] = [];
-  for (const c of unflatten('g', rows, size, 'c_')) {
-    head.push(c.line);
-    coords.set(c.dim, c.name);
-  }
-  const scope = new Scope(env, coords, undefined, 'lr');
-  const x = scope.value(n.inputs[0] ?? -1);
-  const r = reduction(n.op, wgslType(n.dtype));
-  const acc = plan.buffers.find(
-    (b) => b.node === id && b.role === 'accumulator' && b.home === 'arena',
-  );
-  if (!acc) throw new InternalError(`carried %${id} has no arena accumulator`);
-  const slot = U((w) => w.kind === 'slot' && w.buffer === acc.name);
-  const arena = bindings.use('arena', 'read_write', 'u32');
-  const isLse = n.op === 'logsumexp';
-  const old = isLse
-    ? `vec2<f32>(bitcast<f32>(${arena}[${slot} + v]), bitcast<f32>(${arena}[${slot} + ${size(d)} + v]))`
-    : fromWord(`${arena}[${slot} + v]`, n.dtype);
-  const write = isLse
-    ? [
-        `${arena}[${slot} + v] = bitcast<u32>(a.x);`,
-        `${arena}[${slot} + ${size(d)} + v] = bitcast<u32>(a.y);`,
-      ]
-    : [`${arena}[${slot} + v] = ${toWord('a', n.dtype)};`];
-  const cs = U((w) => w.kind === 'chunkStart');
-  // One workgroup per element v: its threads stride over the chunk's rows and meet in a
-  // tree, in a fixed order (no thread loops over every row: llvmpipe stops a thread's loops
-  // after 65,535 iterations in all).
+  const p = carryParts(fn, plan, layout, id, new Map([[d, 'v']]));
+  const acc = p.entry('v', p.size(d));
+  const cs = p.U((w) => w.kind === 'chunkStart');
   const code = [
-    WGSL_HELPERS,
-    LSE_HELPERS,
-    bindings.declarations(Math.ceil(layout.uniform.length / 4)),
-    `var<workgroup> red: array<${r.type}, ${wg}>;`,
-    `@compute @workgroup_size(${wg})`,
+    ...p.header(wg),
     'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
     `  let v = wid.y * ${GRID_X}u + wid.x;`,
-    `  if (v >= ${size(d)}) { return; }`,
-    `  var a = ${r.init};`,
-    `  for (var lr = lid; lr < ${U((w) => w.kind === 'chunkRows')}; lr = lr + ${wg}u) {`,
+    `  if (v >= ${p.size(d)}) { return; }`,
+    `  var a = ${p.r.init};`,
+    `  for (var lr = lid; lr < ${p.U((w) => w.kind === 'chunkRows')}; lr = lr + ${wg}u) {`,
     `    let g = ${cs} + lr;`,
-    ...head.map((l) => `    ${l}`),
-    ...scope.lines.map((l) => `    ${l}`),
-    `    a = ${r.push('a', x)};`,
+    ...p.fold(wg, '    '),
     '  }',
-    ...treeReduce('red', 'a', r, wg).map((l) => `  ${l}`),
+    ...treeReduce('red', 'a', p.r, wg).map((l) => `  ${l}`),
     '  if (lid == 0u) {',
-    `    let a = ${r.merge(old, 'red[0]')};`,
-    ...write.map((l) => `    ${l}`),
+    `    let m = ${p.r.merge(acc.old, 'red[0]')};`,
+    ...acc.write('m').map((l) => `    ${l}`),
     '  }',
     '}',
     '',
@@ -182,7 +172,7 @@ function columnCarryKernel(
     name,
     code,
     workgroupSize: wg,
-    bindings: bindings.specs(),
+    bindings: p.bindings.specs(),
     dispatch: { kind: 'groups', count: { dims: [d] } },
   };
 }
