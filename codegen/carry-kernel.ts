@@ -68,7 +68,17 @@ function carryParts(
     ...scope.lines.map((l) => `${indent}${l}`),
     `${indent}a = ${r.push('a', x)};`,
   ];
-  return { n, bindings, U, size, r, entry, header, fold };
+  /** The workgroup's tree, then thread 0 merges the result into the accumulator entry. */
+  const finish = (wg: number, acc: ReturnType<typeof entry>) => [
+    ...treeReduce('red', 'a', r, wg).map((l) => `  ${l}`),
+    '  if (lid == 0u) {',
+    `    let m = ${r.merge(acc.old, 'red[0]')};`,
+    ...acc.write('m').map((l) => `    ${l}`),
+    '  }',
+    '}',
+    '',
+  ];
+  return { n, bindings, U, size, r, entry, header, fold, finish };
 }
 
 /**
@@ -111,13 +121,7 @@ export function carryKernel(
     `    let lr = g - ${cs};`,
     ...p.fold(wg, '    '),
     '  }',
-    ...treeReduce('red', 'a', p.r, wg).map((l) => `  ${l}`),
-    '  if (lid == 0u) {',
-    `    let m = ${p.r.merge(acc.old, 'red[0]')};`,
-    ...acc.write('m').map((l) => `    ${l}`),
-    '  }',
-    '}',
-    '',
+    ...p.finish(wg, acc),
   ].join('\n');
   return {
     name,
@@ -160,13 +164,7 @@ function columnCarryKernel(
     `    let g = ${cs} + lr;`,
     ...p.fold(wg, '    '),
     '  }',
-    ...treeReduce('red', 'a', p.r, wg).map((l) => `  ${l}`),
-    '  if (lid == 0u) {',
-    `    let m = ${p.r.merge(acc.old, 'red[0]')};`,
-    ...acc.write('m').map((l) => `    ${l}`),
-    '  }',
-    '}',
-    '',
+    ...p.finish(wg, acc),
   ].join('\n');
   return {
     name,
