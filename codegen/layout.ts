@@ -88,7 +88,7 @@ export function programLayout(fn: IrFunction, plan: ChunkPlan): ProgramLayout {
 export function isChunkScoped(b: PlanBuffer, plan: ChunkPlan): boolean {
   return (
     b.home === 'chunk' ||
-    (b.home === 'arena' && plan.classes.get(b.node) === 'row' && b.role !== 'input')
+    (b.home === 'arena' && plan.classes.get(b.node) === 'row' && b.role !== 'input' && !b.allRows)
   );
 }
 

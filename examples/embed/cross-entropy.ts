@@ -89,7 +89,8 @@ export async function main(opts: EmbedOptions = {}): Promise<EmbedResult> {
   log(printFunction(joint));
 
   // 3. The chunk plan: which values are per row, carried across chunks, or epilogue, and
-  //    how many sweeps over the rows it takes (2 here: the count of kept rows comes first).
+  //    how many sweeps over the chunks it takes (1 here, after a pre-pass over all the rows that
+  //    counts the kept rows).
   const planned = planKernel({ kernel: crossEntropy, grad: ['X', 'W'] });
   log(`# ${printPlan(planned.fn, planned.plan)}`);
 

@@ -25,6 +25,7 @@ export interface RunOutput {
     readonly chunkRows: number;
     readonly chunks: number;
     readonly sweeps: number;
+    readonly prePasses: number;
     readonly peakBytes: number;
     readonly predictedPeakBytes: number;
     readonly ms: number;
@@ -183,6 +184,7 @@ function split(r: ExecuteResult): RunOutput {
       chunkRows: r.chunk.chunkRows,
       chunks: r.chunk.chunks,
       sweeps: r.sweeps,
+      prePasses: r.prePasses,
       peakBytes: r.peakBytes,
       predictedPeakBytes: r.chunk.predictedPeakBytes,
       ms: r.ms,

@@ -169,7 +169,8 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
   const total = rowsOf(program, sizes);
   const shape = programShape(program);
   const steps = (chunks: number) =>
-    shape.globalKernels + shape.sweeps.reduce((s, sw) => s + chunks * sw.stepsPerChunk, 0);
+    shape.globalKernels +
+    shape.sweeps.reduce((s, sw) => s + (sw.pre ? 1 : chunks) * sw.stepsPerChunk, 0);
   const results: ConfigResult[] = [
     {
       label: 'baseline',
@@ -223,6 +224,7 @@ export function programShape(p: Program): ProgramShape {
       projections: p.plan.sweeps[sw.index]?.projections ?? 0,
       stepsPerChunk: sw.chunk.length,
       productsPerChunk: sw.chunk.filter((s) => s.kind === 'matmul').length,
+      pre: p.plan.sweeps[sw.index]?.pre ?? false,
     })),
     globalKernels:
       p.before.length + p.epilogue.length + p.sweeps.reduce((s, sw) => s + sw.after.length, 0),

@@ -72,6 +72,8 @@ export interface ProgramShape {
     readonly stepsPerChunk: number;
     /** Products (matmul steps) per chunk, weight projections and gradient products alike. */
     readonly productsPerChunk: number;
+    /** A pre-pass: once over all the rows, not per chunk. */
+    readonly pre?: boolean;
   }[];
   /** Kernels run outside the chunk loop (before, between sweeps and the epilogue). */
   readonly globalKernels: number;

@@ -156,9 +156,10 @@ export function findings(r: BenchReport): string[] {
   const baseProducts = r.shapes[0]?.products ?? 0;
   out.push(
     `**Schedule.** projc runs ${p.sweeps.length} sweep${p.sweeps.length === 1 ? '' : 's'} over the chunks (${p.sweeps
-      .map(
-        (sw) =>
-          `sweep ${sw.index}: ${sw.stepsPerChunk} step${sw.stepsPerChunk === 1 ? '' : 's'} per chunk, ${sw.productsPerChunk} of them product${sw.productsPerChunk === 1 ? '' : 's'}`,
+      .map((sw) =>
+        sw.pre
+          ? `pre-pass ${sw.index}: ${sw.stepsPerChunk} step${sw.stepsPerChunk === 1 ? '' : 's'} once over all the rows, no products`
+          : `sweep ${sw.index}: ${sw.stepsPerChunk} step${sw.stepsPerChunk === 1 ? '' : 's'} per chunk, ${sw.productsPerChunk} of them product${sw.productsPerChunk === 1 ? '' : 's'}`,
       )
       .join(
         '; ',

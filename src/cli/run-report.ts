@@ -8,6 +8,8 @@ export interface RunMeta {
   readonly chunkRows: number;
   readonly chunks: number;
   readonly passes: number;
+  /** Passes over all the rows at once before the sweeps (webgpu: a count of kept rows...). */
+  readonly prePasses?: number;
   /** Why the chunk has this size (webgpu): given, memory budget, default budget, binding limit. */
   readonly chunkReason?: string;
   readonly predictedPeakBytes?: number;
@@ -100,7 +102,7 @@ export function formatRun(
   for (const [k, t] of r.grads)
     lines.push(`  ${`grad.${k}`.padEnd(width)} : ${summary(t)}  ‖·‖ ${fmt(norm(t))}`);
   lines.push(
-    `  ${meta.chunks} chunk${meta.chunks === 1 ? '' : 's'} of ${meta.chunkRows} rows${meta.chunkReason ? ` (${meta.chunkReason})` : ''}, ${meta.passes} pass${meta.passes === 1 ? '' : 'es'}, peak ${formatBytes(r.peakBytes)}, ${r.ms.toFixed(1)} ms`,
+    `  ${meta.chunks} chunk${meta.chunks === 1 ? '' : 's'} of ${meta.chunkRows} rows${meta.chunkReason ? ` (${meta.chunkReason})` : ''}, ${meta.passes} pass${meta.passes === 1 ? '' : 'es'}${meta.prePasses ? ` (+${meta.prePasses} pre-pass over all rows)` : ''}, peak ${formatBytes(r.peakBytes)}, ${r.ms.toFixed(1)} ms`,
   );
   for (const line of meta.plan ?? []) lines.push(`  ${line}`);
   if (meta.materializedBytes !== undefined)

@@ -43,6 +43,7 @@ export async function runWebgpu(
         chunkRows: r.chunk.chunkRows,
         chunks: r.chunk.chunks,
         passes: r.sweeps,
+        prePasses: r.prePasses,
         chunkReason: r.chunk.reason,
         predictedPeakBytes: r.chunk.predictedPeakBytes,
         materializedBytes: materializedBytes(program, sizes),

@@ -7,7 +7,7 @@ import { classify } from './classify.ts';
 import { rowDimsOf } from './rows.ts';
 import { sweepStages } from './stages.ts';
 import { assignSweeps } from './sweeps.ts';
-import type { ChunkPlan, Stage, Sweep } from './types.ts';
+import type { ChunkPlan, PlanBuffer, Stage, Sweep } from './types.ts';
 
 const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
 
@@ -64,7 +64,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     const projections = stages.filter(
       (st) => st.kind === 'matmul' && readsWeight(fn, st.node, rows),
     ).length;
-    sweeps.push({ index: s, rows: rowIds, carried, stages, projections });
+    sweeps.push({ index: s, rows: rowIds, carried, stages, projections, pre: false });
   }
   const results = new Set(fn.results.map((r) => r.node));
   // Post and invariant reductions are computed whole between sweeps; results that are not
@@ -85,7 +85,8 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
       (id) =>
         classes.get(id) !== 'row' && !(classes.get(id) === 'carried' && fn.nodes[id]?.op === 'dot'),
     );
-  const { buffers, sweeps: withStores } = assignBuffers(fn, classes, sweeps, results, rows);
+  const assigned = assignBuffers(fn, classes, sweeps, results, rows);
+  const { sweeps: withStores, buffers } = markPrePasses(assigned.sweeps, assigned.buffers);
   for (const g of globals) {
     const n = fn.nodes[g.node];
     if (n)
@@ -119,6 +120,36 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     epilogue: [...new Set(epilogue)],
     buffers,
     globals,
+  };
+}
+
+/**
+ * Sweeps with no product whose stages store only per-row scalars (a count of kept rows, a
+ * mask sum) run once over all the rows: their stored values are sized for every row.
+ */
+function markPrePasses(
+  sweeps: readonly Sweep[],
+  buffers: PlanBuffer[],
+): { sweeps: Sweep[]; buffers: PlanBuffer[] } {
+  const storedIn = (sw: Sweep) => sw.stages.flatMap((st) => (st.kind === 'row' ? st.stores : []));
+  const pre = (sw: Sweep) =>
+    sw.stages.every((st) => st.kind !== 'matmul') &&
+    storedIn(sw).every((id) =>
+      buffers.filter((b) => b.node === id && b.role !== 'result').every((b) => b.home === 'arena'),
+    );
+  // A value stored by another sweep too keeps its per-chunk storage, so such a sweep is not
+  // a pre-pass (its all-rows writes would overflow that storage).
+  const sharesStores = (sw: Sweep) =>
+    sweeps.some((o) => o !== sw && storedIn(o).some((id) => storedIn(sw).includes(id)));
+  const out = sweeps.map((sw) => ({ ...sw, pre: pre(sw) && !sharesStores(sw) }));
+  const preStored = new Set(out.filter((sw) => sw.pre).flatMap(storedIn));
+  return {
+    sweeps: out,
+    buffers: buffers.map((b) =>
+      b.home === 'arena' && preStored.has(b.node) && b.role !== 'input'
+        ? { ...b, allRows: true }
+        : b,
+    ),
   };
 }
 

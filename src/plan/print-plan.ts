@@ -26,7 +26,9 @@ export function printPlan(fn: IrFunction, plan: ChunkPlan): string {
     lines.push(`  before sweep 0: ${nodeText(fn.nodes[g.node]!)}`);
   for (const sw of plan.sweeps) {
     lines.push(
-      `  sweep ${sw.index} (${sw.projections} projection${sw.projections === 1 ? '' : 's'} per chunk), for each chunk of rows:`,
+      sw.pre
+        ? `  sweep ${sw.index}: a pre-pass over all the rows at once (no products):`
+        : `  sweep ${sw.index} (${sw.projections} projection${sw.projections === 1 ? '' : 's'} per chunk), for each chunk of rows:`,
     );
     for (const st of sw.stages) lines.push(`    ${stageText(fn, st)}`);
     for (const g of plan.globals.filter((x) => x.before === sw.index + 1))
@@ -61,6 +63,6 @@ export function planSummary(fn: IrFunction, plan: ChunkPlan): string[] {
       const [a, b] = (n?.inputs ?? []).map(name);
       return `${a}·${b} [${n?.dims.join(', ')}]${plan.classes.get(st.node) === 'carried' ? ' (+=)' : ''}`;
     });
-    return `sweep ${sw.index}: ${steps.join(' → ')}`;
+    return `${sw.pre ? `pre-pass ${sw.index} (all rows at once)` : `sweep ${sw.index}`}: ${steps.join(' → ')}`;
   });
 }

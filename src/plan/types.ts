@@ -34,6 +34,12 @@ export interface Sweep {
   readonly stages: readonly Stage[];
   /** Products recomputed per chunk that read a weight (`X·Wᵀ`-like): the costly part. */
   readonly projections: number;
+  /**
+   * A pre-pass: no products and nothing stored per chunk but per-row scalars, so it runs once
+   * over all the rows (one dispatch per stage) before the sweeps: the count of kept rows,
+   * the sum of a mask. Its per-row values are sized for every row (4 bytes a row).
+   */
+  readonly pre: boolean;
 }
 
 /**
@@ -59,6 +65,8 @@ export interface PlanBuffer {
   readonly result?: string;
   /** A chunk buffer reusing the storage of another (dz overwriting z). */
   readonly aliasOf?: string;
+  /** A per-row value of a pre-pass: held for every row, not per chunk. */
+  readonly allRows?: boolean;
 }
 
 export interface ChunkPlan {

@@ -28,7 +28,10 @@ export interface ExecuteResult {
   /** Every result by name (`grad.X` included). */
   readonly values: Map<string, Tensor>;
   readonly chunk: ChunkChoice;
+  /** Sweeps over the chunks. */
   readonly sweeps: number;
+  /** Pre-passes over all the rows at once (no products). */
+  readonly prePasses: number;
   /** Device bytes at the peak of the run, as tracked by the buffer pool. */
   readonly peakBytes: number;
   /** Wall time of the whole call: upload, compute, readback (pipelines are cached per device). */
@@ -141,13 +144,16 @@ export async function execute(
     await device.queue.onSubmittedWorkDone();
     const tCompute = performance.now();
     runAlone(p.before);
-    const chunksInAll = chunk.chunks * p.sweeps.length;
+    // A pre-pass runs over all the rows at once (its per-row values are sized for them).
+    const isPre = (i: number) => p.plan.sweeps[i]?.pre === true;
+    const chunksInAll = p.sweeps.reduce((s, sw) => s + (isPre(sw.index) ? 1 : chunk.chunks), 0);
     let done = 0;
     for (const sw of p.sweeps) {
-      for (let start = 0; start < total; start += chunk.chunkRows) {
+      const step = isPre(sw.index) ? Math.max(1, total) : chunk.chunkRows;
+      for (let start = 0; start < total; start += step) {
         dev.throwIfLost();
         state.start = start;
-        state.rows = Math.min(chunk.chunkRows, total - start);
+        state.rows = Math.min(step, total - start);
         writeUniform();
         const enc = device.createCommandEncoder({ label: `sweep ${sw.index} rows ${start}` });
         for (const step of sw.chunk) {
@@ -195,7 +201,8 @@ export async function execute(
     return {
       values,
       chunk,
-      sweeps: p.sweeps.length,
+      sweeps: p.plan.sweeps.filter((sw) => !sw.pre).length,
+      prePasses: p.plan.sweeps.filter((sw) => sw.pre).length,
       peakBytes: pool.peakBytes,
       ms: performance.now() - t0,
       computeMs,
