@@ -155,7 +155,7 @@ export function findings(r: BenchReport): string[] {
   const products = p.sweeps.reduce((s, sw) => s + sw.productsPerChunk, 0);
   const baseProducts = r.shapes[0]?.products ?? 0;
   out.push(
-    `**Schedule.** projc runs ${p.sweeps.length} sweep${p.sweeps.length === 1 ? '' : 's'} over the chunks (${p.sweeps
+    `**Schedule.** projc runs ${p.sweeps.filter((sw) => !sw.pre).length} sweep${p.sweeps.filter((sw) => !sw.pre).length === 1 ? '' : 's'} over the chunks${p.sweeps.some((sw) => sw.pre) ? ` and ${p.sweeps.filter((sw) => sw.pre).length} pre-pass over all the rows` : ''} (${p.sweeps
       .map((sw) =>
         sw.pre
           ? `pre-pass ${sw.index}: ${sw.stepsPerChunk} step${sw.stepsPerChunk === 1 ? '' : 's'} once over all the rows, no products`
