@@ -137,7 +137,9 @@ async function acquireDawn(opts: AcquireOptions): Promise<AcquiredDevice> {
     : workingBackend !== undefined
       ? [workingBackend]
       : process.platform === 'linux'
-        ? ['', 'opengl']
+        ? (await hasVulkanLoader())
+          ? ['', 'opengl']
+          : ['opengl']
         : [''];
   const tried: string[] = [];
   for (const backend of backends) {
@@ -327,4 +329,22 @@ function installGlobals(globals: object): void {
   for (const [name, value] of Object.entries(globals)) {
     if (!(name in globalThis)) Reflect.set(globalThis, name, value);
   }
+}
+
+/**
+ * Whether the Vulkan loader Dawn's default Linux backend needs is installed. Without it
+ * Dawn can only fail (and print a warning), so we go straight to OpenGL.
+ */
+async function hasVulkanLoader(): Promise<boolean> {
+  // Node only (this module also serves browsers, so node:fs is loaded on demand).
+  const { existsSync } = await import('node:fs');
+  const dirs = [
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+    ...(process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter(Boolean),
+  ];
+  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
 }
