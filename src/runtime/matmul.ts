@@ -302,20 +302,8 @@ function sameBindings(x: Binding[], y: Binding[]): boolean {
   );
 }
 
-const U32_FIELDS = [
-  'M',
-  'N',
-  'K',
-  'offA',
-  'sAm',
-  'sAk',
-  'offB',
-  'sBk',
-  'sBn',
-  'offC',
-  'sCm',
-  'sCn',
-] as const;
+// Every uniform field but the tile bases, which encode() sets itself.
+const U32_FIELDS = MATMUL_UNIFORM_FIELDS.filter((f) => f !== 'baseTileM' && f !== 'baseTileN');
 
 function checkArgs(args: MatmulArgs): void {
   for (const f of U32_FIELDS) {
