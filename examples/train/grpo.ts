@@ -35,7 +35,7 @@ import {
 import { loadVerses, NEWLINE, PAD_INPUT, permutation, wrapLines } from './data.ts';
 import { loadKernel, makeHead, type HeadKind, type Storage } from './head.ts';
 import {
-  AdamW,
+  trainingAdamW,
   backward,
   cloneParams,
   forward,
@@ -287,17 +287,7 @@ export async function main(
       kind,
       head: makeHead(kind, rt, kernel, config.chunkRows),
       params,
-      opt: new AdamW(
-        {
-          lr: config.lr,
-          beta1: 0.9,
-          beta2: 0.999,
-          eps: 1e-8,
-          weightDecay: config.weightDecay,
-          noDecay: ['b1', 'b2', 'P'],
-        },
-        params,
-      ),
+      opt: trainingAdamW(params, config.lr, config.weightDecay),
       // Each run samples with its own generator, seeded alike.
       rand: mulberry32(config.seed ^ 0x9e3779b9),
       gen: undefined as Generation | undefined,

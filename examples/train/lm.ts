@@ -29,7 +29,7 @@ import {
 import { batchAt, DATA_FILE, IGNORE_INDEX, loadVerses, NEWLINE, wrapLines } from './data.ts';
 import { loadKernel, makeHead, type HeadKind, type Storage } from './head.ts';
 import {
-  AdamW,
+  trainingAdamW,
   backward,
   cloneParams,
   forward,
@@ -142,17 +142,7 @@ export async function main(
       kind,
       head: makeHead(kind, rt, kernel, config.chunkRows),
       params,
-      opt: new AdamW(
-        {
-          lr: config.lr,
-          beta1: 0.9,
-          beta2: 0.999,
-          eps: 1e-8,
-          weightDecay: config.weightDecay,
-          noDecay: ['b1', 'b2', 'P'],
-        },
-        params,
-      ),
+      opt: trainingAdamW(params, config.lr, config.weightDecay),
       log: {
         kind,
         losses: [] as number[],

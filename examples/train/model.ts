@@ -491,3 +491,14 @@ export class AdamW {
     }
   }
 }
+
+/**
+ * The AdamW both training scripts use: PyTorch's defaults (β = (0.9, 0.999), eps 1e-8),
+ * no decay on biases and positions.
+ */
+export function trainingAdamW(params: Params, lr: number, weightDecay: number): AdamW {
+  return new AdamW(
+    { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, noDecay: ['b1', 'b2', 'P'] },
+    params,
+  );
+}
