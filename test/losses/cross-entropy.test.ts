@@ -4,13 +4,11 @@
 // PyTorch natively in the stored dtype). Each fixture runs on the float64 interpreter and
 // on the WebGPU runtime in chunks of 7 rows and of all rows.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/api/runtime.ts';
 import {
   compared,
   expectMatchesTorch,
-  loadFixture,
   maxAbs,
   reference,
   runInterpreter,
@@ -18,23 +16,12 @@ import {
   type Fixture,
   type Values,
   ErrorLog,
+  fixtureDir,
 } from './fixture-harness.ts';
 
 const DIR = 'test/fixtures/losses/ce';
 const DOC = 'docs/losses/cross-entropy.md';
-const files = readdirSync(DIR)
-  .filter((f) => f.endsWith('.safetensors'))
-  .sort();
-
-const fixtures = new Map<string, Fixture>();
-function fixture(file: string): Fixture {
-  let f = fixtures.get(file);
-  if (!f) {
-    f = loadFixture(join(DIR, file));
-    fixtures.set(file, f);
-  }
-  return f;
-}
+const { files, fixture } = fixtureDir(DIR);
 
 const log = new ErrorLog();
 

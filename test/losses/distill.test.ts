@@ -3,21 +3,18 @@
 // make_distill_fixtures.py) runs through the float64 interpreter and through WebGPU in
 // chunks of 7 rows and in one chunk, and must meet the loss library's bar
 // (expectMatchesTorch: Liger's tolerances for f32, no worse than PyTorch for bf16).
-import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/api/runtime.ts';
 import {
   expectMatchesTorch,
-  loadFixture,
+  fixtureDir,
   runInterpreter,
   runWebgpu,
   type Fixture,
 } from './fixture-harness.ts';
 
 const dir = 'test/fixtures/losses/distill';
-const names = readdirSync(dir)
-  .filter((f) => f.endsWith('.safetensors'))
-  .sort();
+const { files: names, fixture } = fixtureDir(dir);
 
 /** Every row of a kernel, the product of its row dims (the dims of the projection's rows). */
 function rowCount(f: Fixture): number {
@@ -47,7 +44,7 @@ describe('distillation, log-probs, NLL + entropy and DPO match PyTorch', () => {
 
   for (const name of names) {
     it(name, async () => {
-      const f = loadFixture(`${dir}/${name}`);
+      const f = fixture(name);
       expectMatchesTorch(f, runInterpreter(f), `${name} interpreter`);
       for (const chunkRows of [7, rowCount(f)])
         expectMatchesTorch(

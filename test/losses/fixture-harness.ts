@@ -9,7 +9,8 @@
 // - metadata `example` (path), `kernel`, `grad` (comma-separated), `cotangents`
 //   (JSON {result: number | "tensor"}) and optionally `storage` ("f32" to run the example
 //   with f32 storage instead of its declared bf16).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Cotangent } from '../../src/autodiff/differentiate.ts';
 import { Runtime } from '../../src/api/runtime.ts';
@@ -183,4 +184,20 @@ export class ErrorLog {
     const lines = [...this.rows].map(([f, r]) => `  ${f}: ${JSON.stringify(r)}`);
     console.log(`[${label}] max |error| vs float64:\n${lines.join('\n')}`);
   }
+}
+
+/** The fixtures of a directory, sorted by name, each loaded once on first use. */
+export function fixtureDir(dir: string): { files: string[]; fixture(file: string): Fixture } {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort();
+  const loaded = new Map<string, Fixture>();
+  return {
+    files,
+    fixture(file) {
+      let f = loaded.get(file);
+      if (!f) loaded.set(file, (f = loadFixture(join(dir, file))));
+      return f;
+    },
+  };
 }

@@ -3,15 +3,13 @@
 // bnpo, dr_grpo, dapo), token- and sequence-level importance ratios, both clip bounds,
 // delta, the KL term and temperature, f32 and bf16. Each fixture runs on the float64
 // interpreter and on the WebGPU runtime in chunks of 5 rows and of all rows.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/api/runtime.ts';
 import { compileFile } from '../../src/frontend/compile.ts';
 import {
   compared,
   expectMatchesTorch,
-  loadFixture,
   maxAbs,
   reference,
   runInterpreter,
@@ -19,24 +17,13 @@ import {
   type Fixture,
   type Values,
   ErrorLog,
+  fixtureDir,
 } from './fixture-harness.ts';
 
 const DIR = 'test/fixtures/losses/grpo';
 const DOC = 'docs/losses/grpo.md';
 const EXAMPLES = ['examples/grpo.proj', 'examples/gspo.proj'];
-const files = readdirSync(DIR)
-  .filter((f) => f.endsWith('.safetensors'))
-  .sort();
-
-const fixtures = new Map<string, Fixture>();
-function fixture(file: string): Fixture {
-  let f = fixtures.get(file);
-  if (!f) {
-    f = loadFixture(join(DIR, file));
-    fixtures.set(file, f);
-  }
-  return f;
-}
+const { files, fixture } = fixtureDir(DIR);
 
 /** The rows of a fixture: B·T. */
 function rows(f: Fixture): number {
