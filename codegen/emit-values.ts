@@ -16,7 +16,11 @@ export interface EmitEnv {
   readonly local: ReadonlySet<number>;
 }
 
-let scopeCounter = 0;
+/**
+ * Scopes are numbered per generated module (per `EmitEnv`), never per process, so the same
+ * program generated twice gives byte-identical WGSL (and hits the pipeline cache keyed by code).
+ */
+const scopesMade = new WeakMap<EmitEnv, number>();
 
 /**
  * A block of WGSL statements computing values at fixed coordinates: the coordinate of each
@@ -35,7 +39,9 @@ export class Scope {
     /** The local row (index into chunk-scoped buffers), when the scope is within a row. */
     private readonly row?: string,
   ) {
-    this.tag = `_${scopeCounter++ % 10000}`;
+    const k = scopesMade.get(env) ?? 0;
+    scopesMade.set(env, k + 1);
+    this.tag = `_${k}`;
   }
 
   child(coords: ReadonlyMap<Dim, string>, row?: string): Scope {
