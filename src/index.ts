@@ -19,7 +19,7 @@ export type { Diagnostic } from './diagnostics/diagnostic.ts';
 export { UserError, InternalError } from './diagnostics/diagnostic.ts';
 export { printFunction } from './ir/print.ts';
 export type { IrFunction, Node } from './ir/types.ts';
-export type { Tensor } from './interp/tensor.ts';
+export type { Tensor } from './tensor/tensor.ts';
 export { interpret } from './interp/interpret.ts';
 export { planKernel } from './plan/build-plan.ts';
 export { printPlan } from './plan/print-plan.ts';

@@ -2,7 +2,7 @@ import { generateProgram, type Program } from '../../codegen/program.ts';
 import type { Cotangent } from '../autodiff/differentiate.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import { bindDims } from '../interp/bind.ts';
-import type { Tensor } from '../interp/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { acquireDevice, type AcquiredDevice, type AcquireOptions } from '../runtime/device.ts';

@@ -1,5 +1,5 @@
 import { UserError } from '../diagnostics/diagnostic.ts';
-import type { Tensor } from '../interp/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import type { DType, Dim } from '../ir/types.ts';
 
 /**

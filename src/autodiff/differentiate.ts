@@ -1,5 +1,5 @@
 import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
-import { GraphBuilder } from '../ir/builder.ts';
+import { GraphBuilder } from '../graph/builder.ts';
 import { remapAnnotations } from '../ir/annotations.ts';
 import { compact } from '../ir/compact.ts';
 import { isFloat, type Dim, type IrFunction, type IrParam, type IrResult } from '../ir/types.ts';

@@ -1,4 +1,4 @@
-import type { GraphBuilder } from '../ir/builder.ts';
+import type { GraphBuilder } from '../graph/builder.ts';
 import type { Dim } from '../ir/types.ts';
 
 /**

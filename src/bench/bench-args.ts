@@ -1,8 +1,8 @@
 // The arguments of `projc bench`: the grid of shapes, the chunk sizes to compare and the
 // number of repeats, parsed from the command line into plain data.
-import { UsageError } from '../cli/usage.ts';
+import { UsageError } from '../shell/usage-error.ts';
 import type { IrFunction } from '../ir/types.ts';
-import { parseDims } from '../cli/options.ts';
+import { parseDims } from '../shell/parse-dims.ts';
 
 /** The default grid: sized so that the default run takes a few minutes on llvmpipe (2 cores). */
 export const DEFAULT_GRID = 'N=256|1024|4096,V=512|2048';

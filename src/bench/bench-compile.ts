@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateProgram } from '../../codegen/program.ts';
 import type { Cotangent } from '../autodiff/differentiate.ts';
-import { PLAN_LIMITS } from '../cli/plan-command.ts';
+import { PLAN_LIMITS } from '../plan/device-limits.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { bindDims } from '../interp/bind.ts';

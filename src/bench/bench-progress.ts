@@ -1,6 +1,6 @@
 // Progress of a benchmark on stderr: a bar redrawn in place on a terminal, a plain line per
 // shape otherwise (logs, CI, tests).
-import type { Io } from '../cli/io.ts';
+import type { Io } from '../shell/io.ts';
 import type { BenchProgress } from './bench-run.ts';
 
 export interface ProgressSink extends BenchProgress {

@@ -3,7 +3,7 @@
 // run checked against the baseline run of the same round.
 import type { Program } from '../../codegen/program.ts';
 import { isInline } from '../../codegen/eager-kernel.ts';
-import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import type { IrFunction, Node } from '../ir/types.ts';
 import { randomInputs } from '../run/random-inputs.ts';
 import type { AcquiredDevice } from '../runtime/device.ts';

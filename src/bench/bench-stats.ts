@@ -1,5 +1,5 @@
 // Order statistics of repeated timings, and the agreement measure of two results.
-import type { Tensor } from '../interp/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 
 /** A sample summarized: median, quartiles (linear interpolation) and extremes. */
 export interface Spread {

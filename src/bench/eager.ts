@@ -2,7 +2,7 @@ import { eagerKernel, elem, isInline } from '../../codegen/eager-kernel.ts';
 import { GRID_X } from '../../codegen/kernel-module.ts';
 import { packForUpload } from '../../codegen/storage.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
-import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import type { IrFunction, Node } from '../ir/types.ts';
 import { isFloat } from '../ir/types.ts';
 import { BufferPool } from '../runtime/buffers.ts';

@@ -1,7 +1,7 @@
 // docs/bench/README.md from the measurements: the checks, one table per measure, the plots,
 // the compile times, the seed case on paper, and what the numbers say about where the time
 // goes (every sentence there is computed from the data).
-import { formatBytes } from '../cli/run-report.ts';
+import { formatBytes } from '../shell/format-bytes.ts';
 import { NPM_BENCH_COMMAND, shapeText } from './bench-args.ts';
 import { spread, type Spread } from './bench-stats.ts';
 import type { BenchReport, ConfigResult, ShapeResult } from './bench-types.ts';

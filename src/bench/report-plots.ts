@@ -1,7 +1,7 @@
 // The benchmark's plots, drawn from the measurements: peak bytes and compute time against
 // the rows (baseline and projc, one line per vocabulary size), and peak bytes and compute
 // time against the chunk size at the largest number of rows.
-import { formatBytes } from '../cli/run-report.ts';
+import { formatBytes } from '../shell/format-bytes.ts';
 import type { BenchReport, ConfigResult, ShapeResult } from './bench-types.ts';
 import { lineChart, type Series } from './svg-chart.ts';
 

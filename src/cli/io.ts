@@ -2,13 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { renderForTerminal } from '../diagnostics/render.ts';
 import type { SourceFile } from '../diagnostics/source.ts';
+import type { Io } from '../shell/io.ts';
 import { UsageError } from './usage.ts';
 
-/** Where the CLI writes; tests capture it instead of the process streams. */
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-}
+export type { Io } from '../shell/io.ts';
 
 export const processIo: Io = {
   out: (t) => void process.stdout.write(t),

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
 import { BufferLimitError } from '../runtime/buffers.ts';
 import { DeviceLostError, DeviceUnavailableError } from '../runtime/device.ts';
@@ -9,35 +8,8 @@ import { runCommand } from './run-command.ts';
 import { planCommand } from './plan-command.ts';
 import { compileCommand } from './compile-command.ts';
 import { benchCommand } from './bench-command.ts';
+import { parseCli } from './parse-cli.ts';
 import { USAGE, UsageError } from './usage.ts';
-
-export type ParsedArgs = ReturnType<typeof parseCli>;
-
-const OPTIONS = {
-  kernel: { type: 'string' },
-  grad: { type: 'string' },
-  inputs: { type: 'string' },
-  dims: { type: 'string' },
-  seed: { type: 'string' },
-  set: { type: 'string', multiple: true },
-  cotangent: { type: 'string', multiple: true },
-  backend: { type: 'string' },
-  'chunk-rows': { type: 'string' },
-  'memory-budget': { type: 'string' },
-  out: { type: 'string' },
-  json: { type: 'boolean' },
-  grid: { type: 'string' },
-  repeats: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function parseCli(argv: readonly string[]) {
-  try {
-    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
-}
 
 /**
  * The `projc` command. Returns the exit code: 0 success, 1 diagnosed error, 2 usage,

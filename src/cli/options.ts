@@ -1,8 +1,10 @@
 import type { Cotangent } from '../autodiff/differentiate.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import type { IrFunction } from '../ir/types.ts';
-import type { ParsedArgs } from './main.ts';
+import type { ParsedArgs } from './parse-cli.ts';
 import { UsageError } from './usage.ts';
+
+export { parseDims } from '../shell/parse-dims.ts';
 
 export type CliValues = ParsedArgs['values'];
 
@@ -13,21 +15,6 @@ export function gradList(s: string | undefined): string[] {
   if (names.some((n) => n === ''))
     throw new UsageError(`--grad takes names separated by commas, got \`${s}\``);
   return [...new Set(names)];
-}
-
-/** `N=8,H=16` → Map { N: 8, H: 16 }, each a positive integer. */
-export function parseDims(s: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const part of s.split(',')) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\d+)\s*$/.exec(part);
-    if (!m || !m[1] || !m[2])
-      throw new UsageError(`--dims takes NAME=SIZE pairs separated by commas, got \`${part}\``);
-    const n = Number(m[2]);
-    if (!Number.isSafeInteger(n) || n < 1)
-      throw new UsageError(`--dims ${m[1]} must be a positive integer, got ${m[2]}`);
-    out.set(m[1], n);
-  }
-  return out;
 }
 
 /** `NAME=VALUE` → [NAME, VALUE]. */

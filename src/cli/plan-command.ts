@@ -2,6 +2,7 @@ import { generateProgram } from '../../codegen/program.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { bindDims } from '../interp/bind.ts';
 import { planKernel } from '../plan/build-plan.ts';
+import { PLAN_LIMITS } from '../plan/device-limits.ts';
 import { printPlan } from '../plan/print-plan.ts';
 import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memory.ts';
 import { parseBytes, parseChunkRows } from './bytes.ts';
@@ -10,12 +11,6 @@ import { gradList, parseDims, planningCotangents, type CliValues } from './optio
 import { formatBytes } from './run-report.ts';
 import { selectKernel } from './select-kernel.ts';
 import { UsageError } from './usage.ts';
-
-/**
- * Limits `projc plan` assumes without a device: a large discrete GPU's (maxBufferSize and
- * maxStorageBufferBindingSize of 4 GiB − 4, as Dawn reports on Vulkan for H100-class parts).
- */
-export const PLAN_LIMITS = { maxStorageBufferBindingSize: 2 ** 32 - 4, maxBufferSize: 2 ** 32 - 4 };
 
 /** `projc plan FILE --dims ... [--grad X,W] [--memory-budget B] [--chunk-rows K] [--json]`. */
 export function planCommand(files: readonly string[], v: CliValues, io: Io): number {

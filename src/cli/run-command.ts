@@ -3,7 +3,7 @@ import type { Cotangent } from '../autodiff/differentiate.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { bindDims } from '../interp/bind.ts';
-import type { Tensor } from '../interp/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import { typeText } from '../ir/print.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { isFloat } from '../ir/types.ts';

@@ -1,4 +1,4 @@
-import type { Tensor } from '../interp/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
 import type { IrFunction } from '../ir/types.ts';
 import {
   encodeFromNumbers,

@@ -1,7 +1,10 @@
-import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import { typeText } from '../ir/print.ts';
 import type { IrFunction } from '../ir/types.ts';
 import type { RunResult } from '../run/run-cpu.ts';
+import { formatBytes } from '../shell/format-bytes.ts';
+
+export { formatBytes };
 
 export interface RunMeta {
   readonly backend: string;
@@ -56,17 +59,6 @@ export function runJson(fn: IrFunction, r: RunResult, meta: RunMeta): Record<str
     peakBytes: r.peakBytes,
     ms: Math.round(r.ms * 1000) / 1000,
   };
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u ? v.toFixed(1) : v} ${units[u]}`;
 }
 
 function summary(t: Tensor): string {

@@ -1,6 +1,6 @@
 import { generateProgram } from '../../codegen/program.ts';
 import type { Cotangent } from '../autodiff/differentiate.ts';
-import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { planSummary } from '../plan/print-plan.ts';

@@ -1,10 +1,4 @@
-/** Bad command-line usage: printed with the usage text, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError } from '../shell/usage-error.ts';
 
 export const USAGE = `projc — compile reduce(f, X @ W) programs into chunked, differentiated GPU kernels
 

@@ -1,8 +1,10 @@
 import type { Span } from '../diagnostics/source.ts';
+import { DTYPES, type DType } from '../ir/types.ts';
 
 /** Storage and value dtypes of the language (spec §2, §6). */
-export type DTypeName = 'f32' | 'f16' | 'bf16' | 'i32' | 'bool';
-export const DTYPE_NAMES: readonly DTypeName[] = ['f32', 'f16', 'bf16', 'i32', 'bool'];
+// The language's dtype names are the IR's dtypes (the IR sits below the front end).
+export type DTypeName = DType;
+export const DTYPE_NAMES: readonly DTypeName[] = DTYPES;
 
 export interface Ident {
   readonly name: string;

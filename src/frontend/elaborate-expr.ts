@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Code } from '../diagnostics/codes.ts';
 import { lineCol, type Span } from '../diagnostics/source.ts';
-import type { GraphBuilder } from '../ir/builder.ts';
+import type { GraphBuilder } from '../graph/builder.ts';
 import { typeText } from '../ir/print.ts';
 import type { Attrs, DType, Op } from '../ir/types.ts';
 import type { OpTypeError } from '../ops/record.ts';

@@ -1,5 +1,5 @@
 import type { Span } from '../diagnostics/source.ts';
-import { GraphBuilder } from '../ir/builder.ts';
+import { GraphBuilder } from '../graph/builder.ts';
 import { typeText } from '../ir/print.ts';
 import type { IrFunction, IrParam, IrResult } from '../ir/types.ts';
 import type { Expr, FnDecl, KernelDecl, ParamAst, Stmt, TypeAst } from './ast.ts';

@@ -1,13 +1,24 @@
+import type { Code } from '../diagnostics/codes.ts';
+import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/source.ts';
-import type { ExprElaborator } from './elaborate-expr.ts';
+import type { Attrs, Op } from '../ir/types.ts';
 import { ERROR, type Arg, type Value } from './values.ts';
+
+/** What `@` needs from the expression elaborator (an interface, so this file does not import it back). */
+export interface MatmulHost {
+  dimAsValue(a: Arg): Value;
+  dimsOf(v: Value): readonly string[];
+  describe(v: Value): string;
+  report(code: Code, message: string, span: Span, extra?: Partial<Diagnostic>): Value;
+  apply(op: Op, args: readonly Arg[], attrs: Attrs, span: Span, opSpan?: Span): Value;
+}
 
 /**
  * `A @ B` (spec §4): contracts the last dim of A with the first dim of B, which must be the
  * same dim; the result has A's other dims then B's other dims, and is f32. A dim other than
  * the contracted one may not appear in both (that would be a batch dim, which `@` lacks).
  */
-export function matmul(x: ExprElaborator, a: Arg, b: Arg, span: Span, opSpan: Span): Value {
+export function matmul(x: MatmulHost, a: Arg, b: Arg, span: Span, opSpan: Span): Value {
   if (a.value.kind === 'error' || b.value.kind === 'error') return ERROR;
   for (const side of [a, b]) {
     if (side.value.kind === 'dim') return x.dimAsValue(side);

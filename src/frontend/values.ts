@@ -1,5 +1,5 @@
 import type { Span } from '../diagnostics/source.ts';
-import type { GraphBuilder } from '../ir/builder.ts';
+import type { GraphBuilder } from '../graph/builder.ts';
 
 /**
  * What an expression elaborates to. Number literals stay untyped until they meet another

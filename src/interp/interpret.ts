@@ -2,7 +2,7 @@ import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
 import { isFloat, type DType, type IrFunction, type IrParam, type Node } from '../ir/types.ts';
 import { castFn } from '../ops/cast-eval.ts';
 import { OPS } from '../ops/registry.ts';
-import { broadcastTo, shapeOf, type DimSizes, type Tensor } from './tensor.ts';
+import { broadcastTo, shapeOf, type DimSizes, type Tensor } from '../tensor/tensor.ts';
 
 export interface InterpretOptions {
   /**

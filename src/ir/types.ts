@@ -1,8 +1,8 @@
 import type { Span } from '../diagnostics/source.ts';
-import type { DTypeName } from '../frontend/ast.ts';
 
 /** Dtypes of IR values. Floating storage dtypes (bf16, f16) appear on parameters and casts. */
-export type DType = DTypeName;
+export type DType = 'f32' | 'f16' | 'bf16' | 'i32' | 'bool';
+export const DTYPES: readonly DType[] = ['f32', 'f16', 'bf16', 'i32', 'bool'];
 
 /** A named dim (`N`, `V`, ...). Shapes are ordered lists of dims; sizes are bound at run time. */
 export type Dim = string;

@@ -1,5 +1,5 @@
 import { roundToBf16, roundToF16 } from '../io/dtype-bits.ts';
-import { makeTensor, type DimSizes, type Tensor } from '../interp/tensor.ts';
+import { makeTensor, type DimSizes, type Tensor } from '../tensor/tensor.ts';
 import { isFloat, type DType, type Node } from '../ir/types.ts';
 
 /**

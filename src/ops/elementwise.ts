@@ -1,4 +1,4 @@
-import { forEachIndex, makeTensor, stridesIn, type Tensor } from '../interp/tensor.ts';
+import { forEachIndex, makeTensor, stridesIn, type Tensor } from '../tensor/tensor.ts';
 import type { Attrs, Node, Op } from '../ir/types.ts';
 import { elementwiseInfer, type Domain } from './dtype-rules.ts';
 import type { EvalFn, InferResult, OpRecord, ValueType, VjpRule, WgslFn } from './record.ts';

@@ -1,5 +1,5 @@
 import type { Code } from '../diagnostics/codes.ts';
-import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import type { Attrs, DType, Dim, Node, Op } from '../ir/types.ts';
 
 /** The static type of a value: dtype and ordered dims. */

@@ -1,5 +1,5 @@
 import type { Dim } from '../ir/types.ts';
-import { forEachIndex, makeTensor, numel, stridesIn, type Tensor } from '../interp/tensor.ts';
+import { forEachIndex, makeTensor, numel, stridesIn, type Tensor } from '../tensor/tensor.ts';
 import type { EvalFn, InferResult, OpRecord, ValueType, VjpRule } from './record.ts';
 import { arithDtype, checkOperands } from './dtype-rules.ts';
 import { fail, ok } from './record.ts';

@@ -6,7 +6,7 @@ import {
   numel,
   stridesIn,
   type Tensor,
-} from '../interp/tensor.ts';
+} from '../tensor/tensor.ts';
 import { isFloat } from '../ir/types.ts';
 import { arithDtype, checkOperands } from './dtype-rules.ts';
 import { fail, ok, type OpRecord } from './record.ts';

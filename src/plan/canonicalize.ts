@@ -1,4 +1,4 @@
-import { GraphBuilder } from '../ir/builder.ts';
+import { GraphBuilder } from '../graph/builder.ts';
 import { remapAnnotations } from '../ir/annotations.ts';
 import { compact } from '../ir/compact.ts';
 import type { Dim, IrFunction } from '../ir/types.ts';

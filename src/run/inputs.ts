@@ -1,6 +1,6 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
-import { scalarTensor, type Tensor } from '../interp/tensor.ts';
+import { scalarTensor, type Tensor } from '../tensor/tensor.ts';
 import { typeText } from '../ir/print.ts';
 import type { DType, IrFunction, IrParam } from '../ir/types.ts';
 import {

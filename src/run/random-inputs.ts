@@ -1,4 +1,4 @@
-import { makeTensor, type DimSizes, type Tensor } from '../interp/tensor.ts';
+import { makeTensor, type DimSizes, type Tensor } from '../tensor/tensor.ts';
 import type { IrFunction, IrParam } from '../ir/types.ts';
 import { isFloat } from '../ir/types.ts';
 import { mulberry32, normal } from './rng.ts';

@@ -1,6 +1,6 @@
 import { differentiate, type Cotangent } from '../autodiff/differentiate.ts';
 import { interpret } from '../interp/interpret.ts';
-import { numel, shapeOf, type DimSizes, type Tensor } from '../interp/tensor.ts';
+import { numel, shapeOf, type DimSizes, type Tensor } from '../tensor/tensor.ts';
 import type { IrFunction } from '../ir/types.ts';
 
 export interface CpuRunRequest {

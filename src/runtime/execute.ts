@@ -5,7 +5,7 @@ import type { MatmulSpec } from '../../codegen/matmul-spec.ts';
 import type { Program } from '../../codegen/program.ts';
 import { packForUpload } from '../../codegen/storage.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
-import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import { isFloat } from '../ir/types.ts';
 import type { AcquiredDevice } from './device.ts';
 import { BufferPool } from './buffers.ts';

@@ -1,7 +1,7 @@
 import { evalSize, uniformIndex } from '../../codegen/layout.ts';
 import type { Program } from '../../codegen/program.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
-import type { DimSizes, Tensor } from '../interp/tensor.ts';
+import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import { f32Bits, roundToBf16, roundToF16 } from '../io/dtype-bits.ts';
 import { isFloat, type DType } from '../ir/types.ts';
 

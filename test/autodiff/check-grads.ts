@@ -1,9 +1,9 @@
 import { mulberry32 } from '../../src/run/rng.ts';
 import { differentiate, type Cotangent } from '../../src/autodiff/differentiate.ts';
 import { interpret } from '../../src/interp/interpret.ts';
-import { shapeOf, numel, type DimSizes, type Tensor } from '../../src/interp/tensor.ts';
-import { GraphBuilder } from '../../src/ir/builder.ts';
-import { verify } from '../../src/ir/verify.ts';
+import { shapeOf, numel, type DimSizes, type Tensor } from '../../src/tensor/tensor.ts';
+import { GraphBuilder } from '../../src/graph/builder.ts';
+import { verify } from '../../src/graph/verify.ts';
 import type { DType, Dim, IrFunction, IrParam } from '../../src/ir/types.ts';
 
 /** Deterministic PRNG (mulberry32) so failures reproduce. */

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { differentiate, type Cotangent } from '../../src/autodiff/differentiate.ts';
 import { UserError } from '../../src/diagnostics/diagnostic.ts';
 import { interpret } from '../../src/interp/interpret.ts';
-import type { Tensor } from '../../src/interp/tensor.ts';
+import type { Tensor } from '../../src/tensor/tensor.ts';
 import { compact } from '../../src/ir/compact.ts';
-import { verify } from '../../src/ir/verify.ts';
+import { verify } from '../../src/graph/verify.ts';
 import type { IrFunction } from '../../src/ir/types.ts';
 import { TestGraph, checkGrads, mismatches, randomTensor, rng, tensor } from './check-grads.ts';
 

@@ -13,7 +13,7 @@ import type { Diagnostic } from '../../src/diagnostics/diagnostic.ts';
 import { renderForTerminal } from '../../src/diagnostics/render.ts';
 import type { SourceFile, Span } from '../../src/diagnostics/source.ts';
 import { compileFile } from '../../src/frontend/compile.ts';
-import { verify } from '../../src/ir/verify.ts';
+import { verify } from '../../src/graph/verify.ts';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url);
 

@@ -16,7 +16,7 @@ import type { Cotangent } from '../../src/autodiff/differentiate.ts';
 import { Runtime } from '../../src/api/runtime.ts';
 import { compileFile } from '../../src/frontend/compile.ts';
 import { bindDims } from '../../src/interp/bind.ts';
-import type { Tensor } from '../../src/interp/tensor.ts';
+import type { Tensor } from '../../src/tensor/tensor.ts';
 import type { IrFunction } from '../../src/ir/types.ts';
 import { decodeToF64, readSafetensors, type SafetensorsFile } from '../../src/io/safetensors.ts';
 import { loadInputs } from '../../src/run/inputs.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { interpret } from '../../src/interp/interpret.ts';
-import type { DimSizes, Tensor } from '../../src/interp/tensor.ts';
+import type { DimSizes, Tensor } from '../../src/tensor/tensor.ts';
 import { roundToBf16 } from '../../src/io/dtype-bits.ts';
 import type { DType, Dim } from '../../src/ir/types.ts';
 import { TestGraph, tensor } from '../autodiff/check-grads.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { differentiate, type Cotangent } from '../../src/autodiff/differentiate.ts';
 import { interpret } from '../../src/interp/interpret.ts';
-import type { Tensor } from '../../src/interp/tensor.ts';
-import type { GraphBuilder } from '../../src/ir/builder.ts';
+import type { Tensor } from '../../src/tensor/tensor.ts';
+import type { GraphBuilder } from '../../src/graph/builder.ts';
 import { isFloat, type DType, type Dim, type Op } from '../../src/ir/types.ts';
 import { OPS } from '../../src/ops/registry.ts';
 import {

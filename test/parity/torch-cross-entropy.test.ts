@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileFile } from '../../src/frontend/compile.ts';
 import { bindDims } from '../../src/interp/bind.ts';
-import type { Tensor } from '../../src/interp/tensor.ts';
+import type { Tensor } from '../../src/tensor/tensor.ts';
 import { decodeToF64, readSafetensors } from '../../src/io/safetensors.ts';
 import { loadInputs } from '../../src/run/inputs.ts';
 import { runCpu } from '../../src/run/run-cpu.ts';

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import type { TensorInput } from '../../src/api/tensors.ts';
 import type { Cotangent } from '../../src/autodiff/differentiate.ts';
 import { compileFile } from '../../src/frontend/compile.ts';
-import type { DimSizes, Tensor } from '../../src/interp/tensor.ts';
+import type { DimSizes, Tensor } from '../../src/tensor/tensor.ts';
 import { isFloat, type IrFunction } from '../../src/ir/types.ts';
 import { randomInputs } from '../../src/run/random-inputs.ts';
 import { mulberry32, normal } from '../../src/run/rng.ts';

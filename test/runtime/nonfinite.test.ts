@@ -3,7 +3,7 @@
 // with a clear error instead of hanging.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/api/runtime.ts';
-import type { Tensor } from '../../src/interp/tensor.ts';
+import type { Tensor } from '../../src/tensor/tensor.ts';
 import type { IrFunction } from '../../src/ir/types.ts';
 import { DeviceLostError } from '../../src/runtime/device.ts';
 import {

@@ -1,6 +1,6 @@
 import { InternalError } from '../diagnostics/diagnostic.ts';
 import { OPS } from '../ops/registry.ts';
-import type { IrFunction } from './types.ts';
+import type { IrFunction } from '../ir/types.ts';
 
 /**
  * Checks the invariants every pass must keep: ids are indices, inputs come earlier, arities

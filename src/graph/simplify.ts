@@ -1,7 +1,6 @@
 import { OPS } from '../ops/registry.ts';
-import type { ValueType } from '../ops/record.ts';
-import type { GraphBuilder } from './builder.ts';
-import type { Attrs, Node, Op } from './types.ts';
+import type { Emit, ValueType } from '../ops/record.ts';
+import type { Attrs, Node, Op } from '../ir/types.ts';
 
 /**
  * Local rewrites applied as each node is built, so that derived programs read like what a
@@ -13,7 +12,7 @@ import type { Attrs, Node, Op } from './types.ts';
  * NaN/inf (x · 0 is not folded).
  */
 export function simplify(
-  b: GraphBuilder,
+  b: Emit,
   op: Op,
   inputs: readonly number[],
   attrs: Attrs,

@@ -2,7 +2,7 @@ import { InternalError } from '../diagnostics/diagnostic.ts';
 import { OPS } from '../ops/registry.ts';
 import type { Emit, OpTypeError, ValueType } from '../ops/record.ts';
 import { simplify } from './simplify.ts';
-import type { Attrs, DType, Dim, Node, Op } from './types.ts';
+import type { Attrs, DType, Dim, Node, Op } from '../ir/types.ts';
 
 /**
  * Builds a graph node by node. Every node is type-checked by its op record, simplified by
