@@ -4,6 +4,7 @@ import type { Dim, IrFunction } from '../ir/types.ts';
 import { assignBuffers } from './buffers.ts';
 import { splitRowReductions } from './canonicalize.ts';
 import { classify } from './classify.ts';
+import { computedWeights } from './computed-weights.ts';
 import { rowDimsOf } from './rows.ts';
 import { sweepStages } from './stages.ts';
 import { assignSweeps } from './sweeps.ts';
@@ -48,6 +49,7 @@ export function planKernel(req: PlanRequest): Planned {
 export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
   const classes = classify(fn, rows);
   const a = assignSweeps(fn, classes);
+  const weights = computedWeights(fn, classes);
   const sweeps: Sweep[] = [];
   const allStages: Stage[][] = [];
   for (let s = 0; s < a.count; s++) {
@@ -62,7 +64,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     const { stages } = sweepStages(fn, classes, rowIds, carried);
     allStages.push(stages);
     const projections = stages.filter(
-      (st) => st.kind === 'matmul' && readsWeight(fn, st.node, rows),
+      (st) => st.kind === 'matmul' && readsWeight(fn, st.node, rows, weights),
     ).length;
     sweeps.push({ index: s, rows: rowIds, carried, stages, projections, pre: false });
   }
@@ -72,7 +74,9 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
   const globals = fn.nodes
     .filter(
       (n) =>
-        (classes.get(n.id) === 'post' || classes.get(n.id) === 'invariant') && REDUCTIONS.has(n.op),
+        ((classes.get(n.id) === 'post' || classes.get(n.id) === 'invariant') &&
+          REDUCTIONS.has(n.op)) ||
+        weights.has(n.id),
     )
     .map((n) => ({
       node: n.id,
@@ -92,7 +96,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     if (n)
       buffers.push({
         name: `global.%${n.id}`,
-        home: 'arena',
+        home: weights.has(n.id) ? 'own' : 'arena',
         node: n.id,
         dtype: n.dtype,
         dims: n.dims,
@@ -154,9 +158,19 @@ function markPrePasses(
 }
 
 /** A product that reads a weight (a parameter without row dims) is a projection: the costly part. */
-function readsWeight(fn: IrFunction, id: number, rows: readonly Dim[]): boolean {
+function readsWeight(
+  fn: IrFunction,
+  id: number,
+  rows: readonly Dim[],
+  weights: ReadonlySet<number>,
+): boolean {
   return (fn.nodes[id]?.inputs ?? []).some((i) => {
     const x = fn.nodes[i];
-    return x?.op === 'param' && x.dims.length > 0 && !x.dims.some((d) => rows.includes(d));
+    return (
+      (x?.op === 'param' || weights.has(i)) &&
+      x !== undefined &&
+      x.dims.length > 0 &&
+      !x.dims.some((d) => rows.includes(d))
+    );
   });
 }

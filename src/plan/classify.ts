@@ -58,9 +58,15 @@ export function classify(fn: IrFunction, rows: readonly Dim[]): Map<number, Valu
             n,
             'multiplies two per-row values; a projection multiplies per-row values by a weight',
           );
+        // A computed weight (`W / norm(W, H)`) is fine when it has no rows and reads no
+        // carried value: the plan materializes it once, before the sweeps (computedWeights).
         const weight = ins.find((x) => !hasAll(x.dims, rows));
-        if (weight && weight.op !== 'param')
-          fail(n, 'reads a computed weight; the weight of a projection must be a parameter');
+        const wc = weight && cls.get(weight.id);
+        if (weight && wc !== 'input' && wc !== 'invariant')
+          fail(
+            n,
+            "reads a weight computed from a reduction over rows; a projection's weight may be a parameter or computed from parameters only",
+          );
       }
       if (n.op === 'gather' && rows.includes(n.attrs.dim ?? '')) fail(n, 'gathers along a row dim');
       cls.set(n.id, 'row');
