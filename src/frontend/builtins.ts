@@ -119,6 +119,8 @@ const list: Builtin[] = [
   unary('sigmoid', 'sigmoid', '1 / (1 + e^−x)'),
   unary('softplus', 'softplus', 'log(1 + e^x), without overflow'),
   unary('relu', 'relu', "max(x, 0); relu'(0) = 0"),
+  unary('cos', 'cos', 'cosine (radians)'),
+  unary('sin', 'sin', 'sine (radians)'),
   unary(
     'detach',
     'detach',

@@ -30,6 +30,8 @@ export type Op =
   | 'sigmoid'
   | 'softplus'
   | 'relu'
+  | 'cos'
+  | 'sin'
   | 'not'
   | 'detach'
   | 'cast'

@@ -20,6 +20,7 @@ import type { OpRecord } from './record.ts';
 import { logsumexp, max, min, sum } from './reduce.ts';
 import { broadcast, constant, dot, gather, index, param, size, transpose } from './structural.ts';
 import { clamp, where } from './ternary.ts';
+import { cos, sin } from './trig.ts';
 import {
   abs,
   cast,
@@ -59,6 +60,8 @@ export const OPS: Readonly<Record<Op, OpRecord>> = {
   sigmoid,
   softplus,
   relu,
+  cos,
+  sin,
   not,
   detach,
   cast,

@@ -78,6 +78,8 @@ const ROWS: readonly Row[] = [
   unary('sigmoid', any),
   unary('softplus', any),
   unary('relu', nonzero),
+  unary('cos', any),
+  unary('sin', any),
   {
     op: 'cast',
     label: 'f32(x: bf16[N, V])',
