@@ -35,6 +35,7 @@ import {
   NumberLiteral,
   Or,
   Plus,
+  Question,
   RCurly,
   Return,
   RParen,
@@ -95,15 +96,38 @@ export class ProjParser extends CstParser {
     this.SUBRULE(this.block);
   });
 
-  /** `NAME ":" TYPE ("=" LITERAL)?` */
+  /**
+   * `NAME ":" TYPE "?"? ("=" LITERAL)?`, or a dim constraint `NAME ":" dim ("=" (NUMBER |
+   * NAME))?` (`S: dim = 2`, `N: dim = M`). Which combinations make sense is the converter's
+   * and the elaborator's to say.
+   */
   readonly param = this.RULE('param', () => {
     this.SUBRULE(this.declName, { LABEL: 'name' });
     this.CONSUME(Colon);
-    this.SUBRULE(this.type);
-    this.OPTION(() => {
-      this.CONSUME(Equals);
-      this.SUBRULE(this.literal);
-    });
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(Dim);
+          this.OPTION3(() => {
+            this.CONSUME2(Equals);
+            this.OR2([
+              { ALT: () => this.CONSUME(NumberLiteral, { LABEL: 'dimSize' }) },
+              { ALT: () => this.SUBRULE2(this.declName, { LABEL: 'dimEquals' }) },
+            ]);
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE(this.type);
+          this.OPTION2(() => this.CONSUME(Question, { LABEL: 'optional' }));
+          this.OPTION(() => {
+            this.CONSUME(Equals);
+            this.SUBRULE(this.literal);
+          });
+        },
+      },
+    ]);
   });
 
   /** `DTYPE ("[" DIM ("," DIM)* ","? "]")?`; the dtype is a name, checked later. */

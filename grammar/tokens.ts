@@ -105,6 +105,8 @@ export const RCurly = punct('RCurly', '}');
 export const Comma = punct('Comma', ',');
 export const Colon = punct('Colon', ':');
 export const Semicolon = punct('Semicolon', ';');
+/** Marks an optional tensor parameter: `b: f32[V]?`. */
+export const Question = punct('Question', '?');
 // After NumberLiteral, so that `.5` is a number while `.T` is a dot and a name.
 export const Dot = punct('Dot', '.');
 
@@ -148,6 +150,7 @@ export const allTokens: readonly TokenType[] = [
   Comma,
   Colon,
   Semicolon,
+  Question,
   Dot,
 ];
 

@@ -3,6 +3,7 @@ import type { Cotangent } from '../autodiff/differentiate.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import { bindDims } from '../interp/bind.ts';
 import type { Tensor } from '../tensor/tensor.ts';
+import { completeOptional } from '../interp/optional.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { acquireDevice, type AcquiredDevice, type AcquireOptions } from '../runtime/device.ts';
@@ -92,6 +93,7 @@ export class Runtime {
     const { cot, extra } = cotangentInputs(kernel, opts.cotangents ?? {});
     for (const [k, v] of extra) tensors.set(k, v);
     const sizes = bindDims(kernel, shapesOf(kernel, tensors));
+    completeOptional(kernel, tensors, sizes, opts.grad);
     checkCotangentShapes(kernel, extra, sizes);
     const r = await execute(
       this.device,
@@ -111,6 +113,7 @@ export class Runtime {
   ): Promise<{ outputs: Map<string, Tensor>; saved: Saved; stats: RunOutput['stats'] }> {
     const tensors = bindInputs(kernel, inputs);
     const sizes = bindDims(kernel, shapesOf(kernel, tensors));
+    completeOptional(kernel, tensors, sizes);
     const r = split(await execute(this.device, this.program(kernel), tensors, sizes, opts));
     return {
       outputs: r.outputs,
@@ -132,6 +135,7 @@ export class Runtime {
     const { cot, extra } = cotangentInputs(saved.kernel, cotangents);
     for (const [k, v] of extra) tensors.set(k, v);
     const sizes = bindDims(saved.kernel, shapesOf(saved.kernel, tensors));
+    completeOptional(saved.kernel, tensors, sizes, grad);
     checkCotangentShapes(saved.kernel, extra, sizes);
     const r = split(
       await execute(
@@ -210,7 +214,7 @@ function bindInputs(
   for (const p of kernel.params) {
     const v = inputs[p.name];
     if (v === undefined) {
-      if (p.dims.length === 0 && p.default !== undefined) continue;
+      if ((p.dims.length === 0 && p.default !== undefined) || p.optional) continue;
       throw new UserError({
         severity: 'error',
         code: 'P0401',

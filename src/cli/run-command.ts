@@ -4,6 +4,7 @@ import { UserError } from '../diagnostics/diagnostic.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { bindDims } from '../interp/bind.ts';
 import type { Tensor } from '../tensor/tensor.ts';
+import { completeOptional } from '../interp/optional.ts';
 import { typeText } from '../ir/print.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { isFloat } from '../ir/types.ts';
@@ -60,6 +61,7 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
   printDiagnostics(io, loaded.warnings);
   const sizes = bindDims(fn, loaded.shapes, explicit);
   const inputs = loaded.tensors;
+  completeOptional(fn, inputs, sizes, grad);
   for (const [result, tensorName] of cot.tensorNames) {
     const t = fileTensor(file, tensorName, v.inputs ?? '', fn, result, sizes);
     inputs.set(`cotangent.${result}`, t);

@@ -28,6 +28,11 @@ export const CODES = {
   P0114: 'kernel not found',
   P0115: 'unused value',
   P0116: 'name shadows a built-in or parameter',
+  // dim constraints and optional tensors (the signature: P013x)
+  P0130: 'malformed dim constraint',
+  P0131: 'dim constraint on a dim no tensor parameter has',
+  P0132: 'dim declared twice in the parameter list',
+  P0133: 'optional marker or default in the wrong place',
   // --- types and shapes
   P0201: 'mixed i32 and f32 operands',
   P0202: 'bool used as a number',
@@ -42,6 +47,7 @@ export const CODES = {
   P0211: 'operation not defined for i32',
   P0212: 'operand of @ is a scalar',
   P0213: 'repeated dim',
+  P0230: '`present` of a value that is not an optional tensor parameter',
   // --- gradients and chunking
   P0301: 'gradient requested for a parameter that cannot have one',
   P0302: 'cannot be run chunked',
@@ -54,6 +60,8 @@ export const CODES = {
   P0406: 'unused input tensor',
   P0407: 'value out of range',
   P0408: 'wrong shape for an input',
+  P0430: 'dim size breaks a constraint of the signature',
+  P0431: 'gradient asked of an absent optional tensor',
   // --- internal
   P0901: 'internal compiler error',
 } as const;

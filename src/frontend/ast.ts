@@ -63,6 +63,21 @@ export interface ParamAst {
   readonly type: TypeAst;
   /** Literal default (scalars only): a number, `true`/`false`, `inf` or a negated number. */
   readonly default?: Expr;
+  /** `b: f32[V]?`: an optional tensor parameter (where the `?` is). */
+  readonly optional?: Span;
+  readonly span: Span;
+}
+
+/**
+ * A dim declared in the parameter list with a constraint checked when the inputs are bound:
+ * `S: dim = 2` (a fixed size) or `N: dim = M` (equal to another dim). Bare `S: dim` only
+ * names the dim.
+ */
+export interface DimParamAst {
+  readonly name: Ident;
+  readonly equals?:
+    | { readonly kind: 'size'; readonly value: number; readonly span: Span }
+    | { readonly kind: 'dim'; readonly dim: Ident };
   readonly span: Span;
 }
 
@@ -78,6 +93,8 @@ export interface KernelDecl {
   readonly kind: 'kernel';
   readonly name: Ident;
   readonly params: readonly ParamAst[];
+  /** Dim constraints of the parameter list (`S: dim = 2`), in order. */
+  readonly dimParams?: readonly DimParamAst[];
   readonly result: ResultAst;
   readonly body: readonly Stmt[];
   readonly span: Span;

@@ -1,6 +1,6 @@
 import type { Attrs, DType, Op } from '../ir/types.ts';
 import type { Span } from '../diagnostics/source.ts';
-import type { Arg, Value } from './values.ts';
+import { ERROR, type Arg, type Value } from './values.ts';
 
 /** How a built-in's operations are emitted; implemented by the expression elaborator. */
 export interface Lowering {
@@ -12,6 +12,8 @@ export interface Lowering {
   dimsOf(v: Value): readonly string[];
   /** An i32 constant. */
   intLiteral(v: number): Value;
+  /** `present(b)` of an optional tensor parameter (P0230 for anything else). */
+  presence(v: Value, span: Span): Value;
   /** Reports a user error at `span`. */
   error(
     span: Span,
@@ -240,6 +242,14 @@ const list: Builtin[] = [
     signature: 'size(d, ...)',
     doc: 'the product of the sizes of the dims, as f32 (a projc addition)',
     lower: (l, _args, dims, span) => l.apply('size', [], { axes: dims }, span),
+  },
+  {
+    name: 'present',
+    values: 1,
+    dims: 'none',
+    signature: 'present(b)',
+    doc: 'whether the optional tensor parameter `b` was given (a bool scalar)',
+    lower: (l, args, _d, span) => (args[0] ? l.presence(args[0].value, args[0].span) : ERROR),
   },
   cast('f32'),
   cast('f16'),

@@ -20,6 +20,7 @@ import {
   DTYPE_NAMES,
   type BinaryOp,
   type Decl,
+  type DimParamAst,
   type Expr,
   type FnArg,
   type FnDecl,
@@ -74,8 +75,18 @@ class Converter {
     const body = this.block(nodes(node, 'block')[0]);
     const extent = this.extentOf(node);
     if (!name || !result || !body || !extent) return undefined;
-    const params = nodes(node, 'params').flatMap((p) => optional(this.param(p)));
-    return { kind: 'kernel', name, params, result, body, span: extent };
+    const all = nodes(node, 'params').flatMap((p) => optional(this.param(p)));
+    const params = all.flatMap((p) => ('type' in p ? [p] : []));
+    const dimParams = all.flatMap((p) => ('type' in p ? [] : [p]));
+    return {
+      kind: 'kernel',
+      name,
+      params,
+      ...(dimParams.length ? { dimParams } : {}),
+      result,
+      body,
+      span: extent,
+    };
   }
 
   fn(node: CstNode): FnDecl | undefined {
@@ -105,16 +116,47 @@ class Converter {
     return { name, isDim: dim !== undefined, span: dim ? joinSpans(name.span, dim) : name.span };
   }
 
-  private param(node: CstNode): ParamAst | undefined {
+  private param(node: CstNode): ParamAst | DimParamAst | undefined {
     const name = this.declName(nodes(node, 'name')[0]);
+    const dim = this.tokenSpan(token(node, 'Dim'));
+    if (name && dim) return this.dimParam(node, name, dim);
     const typeNode = nodes(node, 'type')[0];
     const type = typeNode && this.type(typeNode);
     if (!name || !type) return undefined;
+    const q = this.tokenSpan(token(node, 'optional'));
+    const opt = q ? { optional: q } : {};
     const literalNode = nodes(node, 'literal')[0];
-    if (!literalNode) return { name, type, span: joinSpans(name.span, type.span) };
+    if (!literalNode) return { name, type, ...opt, span: joinSpans(name.span, q ?? type.span) };
     const value = this.literal(literalNode);
     if (!value) return undefined;
-    return { name, type, default: value, span: joinSpans(name.span, value.span) };
+    return { name, type, default: value, ...opt, span: joinSpans(name.span, value.span) };
+  }
+
+  /** `S: dim`, `S: dim = 2`, `N: dim = M`. */
+  private dimParam(node: CstNode, name: Ident, dim: Span): DimParamAst | undefined {
+    const sizeTok = token(node, 'dimSize');
+    const sizeSpan = this.tokenSpan(sizeTok);
+    if (sizeTok && sizeSpan) {
+      const value = Number(sizeTok.image);
+      if (!Number.isSafeInteger(value) || value < 0) {
+        this.error('P0130', `the size of dim \`${name.name}\` must be a whole number`, sizeSpan, [
+          `write \`${name.name}: dim = 2\`, or \`${name.name}: dim = M\` to tie it to another dim`,
+        ]);
+        return undefined;
+      }
+      return {
+        name,
+        equals: { kind: 'size', value, span: sizeSpan },
+        span: joinSpans(name.span, sizeSpan),
+      };
+    }
+    const other = nodes(node, 'dimEquals')[0];
+    if (other) {
+      const d = this.declName(other);
+      if (!d) return undefined;
+      return { name, equals: { kind: 'dim', dim: d }, span: joinSpans(name.span, d.span) };
+    }
+    return { name, span: joinSpans(name.span, dim) };
   }
 
   private literal(node: CstNode): Expr | undefined {

@@ -31,6 +31,8 @@ export interface ElabContext {
   readonly calls: { name: string; span: Span }[];
   /** Where each node was first written in the user's source (prelude code maps to the call). */
   readonly spans: Map<number, Span>;
+  /** Optional tensor parameters' nodes → their `present(b)` nodes. */
+  readonly presence: Map<number, number>;
   /** Elaborates a fn body in a fresh scope; provided by the statement elaborator. */
   readonly inline: (fn: FnDecl, scope: Scope, callSpan: Span) => Value;
 }
@@ -57,6 +59,16 @@ export class ExprElaborator implements Lowering {
     readonly ctx: ElabContext,
     readonly scope: Scope,
   ) {}
+
+  /** `present(b)`: the hidden presence flag of an optional tensor parameter. */
+  presence(v: Value, span: Span): Value {
+    const p = v.kind === 'node' ? this.ctx.presence.get(v.id) : undefined;
+    if (p !== undefined) return { kind: 'node', id: p };
+    if (v.kind === 'error') return v;
+    return this.report('P0230', '`present` takes an optional tensor parameter', span, {
+      help: ['mark the parameter optional: `b: f32[V]?`, then write `present(b)`'],
+    });
+  }
 
   report(code: Code, message: string, span: Span, extra: Partial<Diagnostic> = {}): Value {
     const notes = [...(extra.notes ?? []), ...this.callNotes()];

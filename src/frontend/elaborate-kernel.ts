@@ -6,6 +6,7 @@ import type { Expr, FnDecl, KernelDecl, ParamAst, Stmt, TypeAst } from './ast.ts
 import type { DiagnosticSink } from './diagnostics-sink.ts';
 import { PRELUDE, preludeFns } from './prelude.ts';
 import { ExprElaborator, type ElabContext, type Scope } from './elaborate-expr.ts';
+import { dimConstraints, presenceParams } from './elaborate-signature.ts';
 import { didYouMean } from './suggest.ts';
 import { walkExpr } from './walk.ts';
 import { ERROR, materialize, type Value } from './values.ts';
@@ -36,6 +37,7 @@ export function elaborateKernel(
     broken,
     spans,
     calls: [],
+    presence: new Map(),
     inline: (fn, scope, callSpan) => inlineFn(ctx, fn, scope, callSpan),
   };
   const values = new Map<string, Value>();
@@ -67,6 +69,8 @@ export function elaborateKernel(
     });
     values.set(p.name.name, { kind: 'node', id });
   }
+  for (const [p, q] of presenceParams(k, params, b, sink)) ctx.presence.set(p, q);
+  const constraints = dimConstraints(k, dims, sink);
   const scope: Scope = { values, dims: new Map(dims.map((d) => [d, d])) };
   const x = new ExprElaborator(ctx, scope);
 
@@ -157,7 +161,16 @@ export function elaborateKernel(
     const id = fitResult(x, got.value, got.span, type, name);
     if (id !== undefined) results.push({ name, node: id });
   }
-  return { name: k.name.name, params, results, nodes: b.nodes, dims, labels, spans };
+  return {
+    name: k.name.name,
+    params,
+    results,
+    nodes: b.nodes,
+    dims,
+    ...(constraints.length ? { dimConstraints: constraints } : {}),
+    labels,
+    spans,
+  };
 }
 
 /** Dims in order of first appearance in the parameters. */

@@ -28,7 +28,7 @@ export function bindDims(
   for (const p of fn.params) {
     const shape = shapes.get(p.name);
     if (shape === undefined) {
-      if (p.dims.length > 0)
+      if (p.dims.length > 0 && !p.optional)
         fail('P0401', `missing input \`${p.name}\`: a tensor ${typeText(p)} is expected`);
       continue;
     }
@@ -47,6 +47,7 @@ export function bindDims(
         fail('P0403', `dim \`${d}\` is ${prev.size} ${prev.from} but ${size} ${from}`);
     });
   }
+  applyConstraints(fn, bound);
   const sizes = new Map<Dim, number>();
   for (const d of dims) {
     const b = bound.get(d);
@@ -60,6 +61,47 @@ export function bindDims(
     sizes.set(d, b.size);
   }
   return sizes;
+}
+
+/**
+ * The signature's dim constraints (`S: dim = 2`, `N: dim = M`): a dim no input sized takes
+ * its size from the constraint; a size that breaks one is P0430, naming where each size
+ * came from.
+ */
+function applyConstraints(fn: IrFunction, bound: Map<Dim, { size: number; from: string }>): void {
+  const cs = fn.dimConstraints ?? [];
+  // Fill first (twice, for chains like `N: dim = M, M: dim = 4`), then check.
+  for (let pass = 0; pass < 2; pass++)
+    for (const c of cs) {
+      const want = typeof c.equals === 'number' ? undefined : c.equals.dim;
+      const mine = bound.get(c.dim);
+      const other = want === undefined ? undefined : bound.get(want);
+      const rule = `\`${c.dim}: dim = ${want ?? c.equals}\``;
+      if (typeof c.equals === 'number') {
+        if (!mine) bound.set(c.dim, { size: c.equals, from: `by ${rule}` });
+      } else if (want !== undefined && !mine && other)
+        bound.set(c.dim, { size: other.size, from: `by ${rule}` });
+      else if (want !== undefined && mine && !other)
+        bound.set(want, { size: mine.size, from: `by ${rule}` });
+    }
+  for (const c of cs) {
+    const mine = bound.get(c.dim);
+    if (!mine) continue;
+    if (typeof c.equals === 'number') {
+      if (mine.size !== c.equals)
+        fail(
+          'P0430',
+          `dim \`${c.dim}\` is ${mine.size} ${mine.from}, but the signature requires \`${c.dim}: dim = ${c.equals}\``,
+        );
+      continue;
+    }
+    const other = bound.get(c.equals.dim);
+    if (other && other.size !== mine.size)
+      fail(
+        'P0430',
+        `dim \`${c.dim}\` is ${mine.size} ${mine.from}, but the signature requires \`${c.dim}: dim = ${c.equals.dim}\` and \`${c.equals.dim}\` is ${other.size} ${other.from}`,
+      );
+  }
 }
 
 /** The dims of the parameters, then any other dim a node uses. */

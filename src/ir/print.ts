@@ -51,7 +51,12 @@ export function printFunction(fn: IrFunction): string {
   const params = fn.params
     .map(
       (p) =>
-        `${p.name}: ${typeText(p)}${p.default !== undefined ? ` = ${numberText(p.default)}` : ''}`,
+        `${p.name}: ${typeText(p)}${p.optional ? '?' : ''}${p.default !== undefined ? ` = ${numberText(p.default)}` : ''}`,
+    )
+    .concat(
+      (fn.dimConstraints ?? []).map(
+        (c) => `${c.dim}: dim = ${typeof c.equals === 'number' ? c.equals : c.equals.dim}`,
+      ),
     )
     .join(', ');
   const lines = [`${fn.name}(${params})`];

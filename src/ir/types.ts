@@ -103,6 +103,19 @@ export interface IrParam {
   readonly default?: number;
   /** The `param` node, absent when the program never reads the parameter. */
   readonly node?: number;
+  /** `b: f32[V]?`: the caller may leave it out; it then reads as zeros. */
+  readonly optional?: boolean;
+  /**
+   * The hidden bool scalar `present(b)` of optional tensor `b` (default true): set false by
+   * the binder when `b` is absent (src/interp/optional.ts).
+   */
+  readonly presenceOf?: string;
+}
+
+/** A size constraint of the signature (`S: dim = 2`, `N: dim = M`), checked when binding. */
+export interface DimConstraint {
+  readonly dim: Dim;
+  readonly equals: number | { readonly dim: Dim };
 }
 
 export interface IrResult {
@@ -122,6 +135,8 @@ export interface IrFunction {
   readonly nodes: readonly Node[];
   /** Every dim name the parameters declare, in order of first appearance. */
   readonly dims: readonly Dim[];
+  /** Size constraints of the signature, checked by `bindDims`. */
+  readonly dimConstraints?: readonly DimConstraint[];
   /** Source names of nodes (`lse`, `row`...), printed as comments to make the IR readable. */
   readonly labels?: ReadonlyMap<number, string>;
   /** Where in the source each node was written (forward nodes), for diagnostics after lowering. */

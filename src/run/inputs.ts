@@ -89,6 +89,7 @@ export function loadInputs(
       tensors.set(p.name, given);
       continue;
     }
+    if (!st && p.optional) continue; // absent: completeOptional makes it zeros
     if (!st)
       fail(
         'P0401',

@@ -1,6 +1,7 @@
 import { differentiate, type Cotangent } from '../autodiff/differentiate.ts';
 import { interpret } from '../interp/interpret.ts';
 import { numel, shapeOf, type DimSizes, type Tensor } from '../tensor/tensor.ts';
+import { completeOptional } from '../interp/optional.ts';
 import type { IrFunction } from '../ir/types.ts';
 
 export interface CpuRunRequest {
@@ -32,7 +33,9 @@ export function runCpu(req: CpuRunRequest): RunResult {
   const fn = req.grad.length
     ? differentiate(req.fn, { wrt: req.grad, cotangents: req.cotangents })
     : req.fn;
-  const values = interpret(fn, req.inputs, req.sizes);
+  const inputs = new Map(req.inputs);
+  completeOptional(req.fn, inputs, req.sizes, req.grad);
+  const values = interpret(fn, inputs, req.sizes);
   const outputs = new Map<string, Tensor>();
   const grads = new Map<string, Tensor>();
   for (const [name, t] of values) {

@@ -91,6 +91,8 @@ export function runInterpreter(f: Fixture): Values {
 export async function runWebgpu(rt: Runtime, f: Fixture, chunkRows?: number): Promise<Values> {
   const inputs: Record<string, { data: Float64Array; shape: readonly number[] } | number> = {};
   for (const p of f.kernel.params) {
+    // The hidden `present(b)` flag is the binder's to set: an absent `b` stays absent.
+    if (p.presenceOf !== undefined) continue;
     const t = f.inputs.get(p.name);
     if (t) inputs[p.name] = p.dims.length ? { data: t.data, shape: t.shape } : (t.data[0] ?? 0);
   }
