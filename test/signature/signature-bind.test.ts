@@ -75,7 +75,7 @@ const colSums = (x: Float64Array) =>
 
 /** Σ_h (Σ_m A[m, h])·(Σ_n B[n, h] + N·b[h]) + Σ r (+ 100 when b is given), in float64. */
 function expected(ins: ReturnType<typeof inputs>): number {
-  const b = 'b' in ins ? ins.b.data : new Float64Array(3);
+  const b = ins.b?.data ?? new Float64Array(3);
   const a = colSums(ins.A.data);
   const bb = colSums(ins.B.data);
   const n = ins.B.shape[0] ?? 0;
