@@ -4,6 +4,7 @@ import { OPS } from '../src/ops/registry.ts';
 import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
 import type { BindingSet } from './bindings.ts';
 import { isChunkScoped, uniformIndex, type ProgramLayout } from './layout.ts';
+import { emitScan } from './emit-scan.ts';
 import { fromWord, literal, toWord, wgslType } from './wgsl-values.ts';
 
 /** What every scope of one generated module shares. */
@@ -46,6 +47,24 @@ export class Scope {
 
   child(coords: ReadonlyMap<Dim, string>, row?: string): Scope {
     return new Scope(this.env, coords, this, row ?? this.row);
+  }
+
+  /** A scope at this one's coordinates but `d` at `c` that recomputes `operand` and its inputs. */
+  isolated(d: Dim, c: string, operand: number): Scope {
+    const upstream = new Set<number>();
+    const stack = [operand];
+    while (stack.length) {
+      const id = stack.pop() as number;
+      if (upstream.has(id)) continue;
+      upstream.add(id);
+      stack.push(...(this.env.fn.nodes[id]?.inputs ?? []));
+    }
+    const coords = new Map<Dim, string>();
+    for (let s: Scope | undefined = this; s; s = s.parent)
+      for (const [k, v] of s.coords) if (!coords.has(k)) coords.set(k, v);
+    coords.set(d, c);
+    const env = { ...this.env, local: new Set([...this.env.local, ...upstream]) };
+    return new Scope(env, coords, undefined, this.row);
   }
 
   coord(d: Dim): string {
@@ -195,6 +214,9 @@ export class Scope {
         this.lines.push(...at.lines);
         return `select(${literal(0, n.dtype)}, ${x}, ${inRange})`;
       }
+      case 'shift':
+      case 'cumsum':
+        return emitScan(this, n);
       default: {
         if (!rec.wgsl) throw new InternalError(`%${n.id} ${n.op} cannot be computed inline here`);
         return rec.wgsl(

@@ -48,6 +48,7 @@ export const CODES = {
   P0212: 'operand of @ is a scalar',
   P0213: 'repeated dim',
   P0230: '`present` of a value that is not an optional tensor parameter',
+  P0231: 'bad argument to shift',
   // --- gradients and chunking
   P0301: 'gradient requested for a parameter that cannot have one',
   P0302: 'cannot be run chunked',

@@ -17,7 +17,7 @@ export interface Lowering {
   /** Reports a user error at `span`. */
   error(
     span: Span,
-    code: 'P0202' | 'P0203' | 'P0206' | 'P0211',
+    code: 'P0202' | 'P0203' | 'P0206' | 'P0211' | 'P0231',
     message: string,
     help?: string[],
   ): Value;
@@ -242,6 +242,30 @@ const list: Builtin[] = [
     signature: 'size(d, ...)',
     doc: 'the product of the sizes of the dims, as f32 (a projc addition)',
     lower: (l, _args, dims, span) => l.apply('size', [], { axes: dims }, span),
+  },
+  {
+    name: 'shift',
+    values: 3,
+    dims: 'one',
+    signature: 'shift(x, k, fill, d)',
+    doc: 'x at position t + k along d (k an integer literal); fill where t + k is outside d',
+    lower: (l, args, dims, span) => {
+      const [x, k, fill] = args;
+      if (!x || !k || !fill) return ERROR;
+      if (k.value.kind !== 'literal' || !k.value.integer)
+        return l.error(k.span, 'P0231', 'the offset of `shift` must be an integer literal', [
+          'e.g. `shift(target, 1, -100, T)`: the next position, -100 past the end',
+        ]);
+      return l.apply('shift', [x, fill], { dim: dims[0] ?? '', offset: k.value.value }, span);
+    },
+  },
+  {
+    name: 'cumsum',
+    values: 1,
+    dims: 'one',
+    signature: 'cumsum(x, d)',
+    doc: 'prefix sums along d: Σ over positions ≤ t',
+    lower: (l, args, dims, span) => l.apply('cumsum', args, { dim: dims[0] ?? '' }, span),
   },
   {
     name: 'present',

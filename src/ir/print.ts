@@ -17,6 +17,8 @@ function attrsText(op: Node['op'], a: Attrs): string {
   const parts: string[] = [];
   if (a.axes && op !== 'size') parts.push(`axes=[${a.axes.join(', ')}]`);
   if (a.dim !== undefined) parts.push(`dim=${a.dim}`);
+  if (a.offset !== undefined) parts.push(`offset=${a.offset}`);
+  if (a.reverse) parts.push('reverse');
   if (a.dims && op === 'dot') parts.push(`dims=[${a.dims.join(', ')}]`);
   return parts.length ? ` {${parts.join(', ')}}` : '';
 }

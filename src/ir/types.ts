@@ -61,6 +61,8 @@ export type Op =
   | 'logsumexp'
   // structure
   | 'gather'
+  | 'shift'
+  | 'cumsum'
   | 'dot'
   | 'broadcast'
   | 'transpose';
@@ -76,8 +78,12 @@ export interface Attrs {
   readonly value?: number;
   /** Reductions: the dims reduced over. `size`: the dims whose sizes are multiplied. */
   readonly axes?: readonly Dim[];
-  /** `gather`: the dim indexed. `index`: the dim enumerated. */
+  /** `gather`: the dim indexed. `index`: the dim enumerated. `shift`, `cumsum`: the dim scanned. */
   readonly dim?: Dim;
+  /** `shift`: read position t + offset along `dim`. */
+  readonly offset?: number;
+  /** `cumsum`: suffix sums (Σ over s ≥ t) instead of prefix sums. */
+  readonly reverse?: boolean;
   /** `cast`: the target dtype. */
   readonly to?: DType;
   /** `dot`, `broadcast`, `transpose`: the output dims, in order. */

@@ -21,6 +21,7 @@ import { logsumexp, max, min, sum } from './reduce.ts';
 import { broadcast, constant, dot, gather, index, param, size, transpose } from './structural.ts';
 import { clamp, where } from './ternary.ts';
 import { cos, sin } from './trig.ts';
+import { cumsum, shift } from './scan.ts';
 import {
   abs,
   cast,
@@ -87,6 +88,8 @@ export const OPS: Readonly<Record<Op, OpRecord>> = {
   min,
   logsumexp,
   gather,
+  shift,
+  cumsum,
   dot,
   broadcast,
   transpose,

@@ -2,6 +2,7 @@ import { UserError } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/source.ts';
 import { nodeText } from '../ir/print.ts';
 import type { Dim, IrFunction, Node } from '../ir/types.ts';
+import { SCAN_HELP, scanOperandProblem } from './scan-operands.ts';
 import type { ValueClass } from './types.ts';
 
 const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
@@ -11,9 +12,16 @@ export function hasAll(dims: readonly Dim[], rows: readonly Dim[]): boolean {
 }
 
 /** A value that cannot be scheduled chunk by chunk: names the value and the reason (spec §8). */
-export function notChunkable(fn: IrFunction, rows: readonly Dim[], n: Node, why: string): never {
+export function notChunkable(
+  fn: IrFunction,
+  rows: readonly Dim[],
+  n: Node,
+  why: string,
+  help?: string,
+  spanOf: number = n.id,
+): never {
   const label = fn.labels?.get(n.id);
-  const span = nearestSpan(fn, n.id);
+  const span = nearestSpan(fn, spanOf);
   throw new UserError({
     severity: 'error',
     code: 'P0302',
@@ -22,6 +30,7 @@ export function notChunkable(fn: IrFunction, rows: readonly Dim[], n: Node, why:
     notes: [
       `the rows are [${rows.join(', ')}]: the dims of the projections' left operands besides the contracted one`,
     ],
+    ...(help ? { help: [help] } : {}),
   });
 }
 
@@ -42,6 +51,16 @@ export function classify(fn: IrFunction, rows: readonly Dim[]): Map<number, Valu
     if (n.op === 'const' || n.op === 'size' || n.op === 'index') {
       cls.set(n.id, hasAll(n.dims, rows) ? 'row' : 'invariant');
       continue;
+    }
+    if (n.op === 'shift' || n.op === 'cumsum') {
+      const why = scanOperandProblem(fn, n);
+      if (why) {
+        // A scan without a source span is a gradient: point at the scan it differentiates.
+        const fwd = fn.spans?.has(n.id) ? undefined : forwardScan(fn, n);
+        const what = fwd === undefined ? 'is' : 'is the gradient of';
+        const msg = `${what} a \`${n.op}\` along \`${n.attrs.dim}\` that ${why}`;
+        notChunkable(fn, rows, n, msg, SCAN_HELP, fwd);
+      }
     }
     const rowInput = ins.some((x) => hasAll(x.dims, rows));
     if (hasAll(n.dims, rows)) {
@@ -96,6 +115,19 @@ export function classify(fn: IrFunction, rows: readonly Dim[]): Map<number, Valu
     cls.set(n.id, inCls.some((c) => c === 'carried' || c === 'post') ? 'post' : 'invariant');
   }
   return cls;
+}
+
+/** The forward scan a gradient scan differentiates: same op and dim, opposite direction. */
+function forwardScan(fn: IrFunction, g: Node): number | undefined {
+  return fn.nodes.find(
+    (m) =>
+      m.op === g.op &&
+      m.attrs.dim === g.attrs.dim &&
+      fn.spans?.has(m.id) &&
+      (g.op === 'shift'
+        ? m.attrs.offset === -(g.attrs.offset ?? 0)
+        : !m.attrs.reverse === !!g.attrs.reverse),
+  )?.id;
 }
 
 /**

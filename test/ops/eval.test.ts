@@ -178,3 +178,47 @@ describe('interpret', () => {
     );
   });
 });
+
+describe('shift and cumsum', () => {
+  const x = [1, 2, 3, 4, 5, 6];
+  const sizes = S({ B: 2, T: 3 });
+  it('shift(x, k, fill, T)[t] = x[t + k], fill outside, per line of T', () => {
+    const at = (k: number) =>
+      run(sizes, [['x', 'i32', ['B', 'T'], x]], (t) =>
+        t.b.op('shift', [v(t, 'x', 'i32', ['B', 'T']), t.b.constant(-100, 'i32')], {
+          dim: 'T',
+          offset: k,
+        }),
+      );
+    expect([...at(1).data]).toEqual([2, 3, -100, 5, 6, -100]);
+    expect([...at(-2).data]).toEqual([-100, -100, 1, -100, -100, 4]);
+    expect([...at(5).data]).toEqual([-100, -100, -100, -100, -100, -100]);
+  });
+
+  it('shift along a leading dim', () => {
+    const out = run(sizes, [['x', 'f32', ['B', 'T'], x]], (t) =>
+      t.b.op('shift', [v(t, 'x', 'f32', ['B', 'T']), t.b.constant(0)], { dim: 'B', offset: 1 }),
+    );
+    expect([...out.data]).toEqual([4, 5, 6, 0, 0, 0]);
+  });
+
+  it('cumsum along T: prefix sums, and suffix sums with reverse', () => {
+    const cs = (reverse: boolean) =>
+      run(sizes, [['x', 'f32', ['B', 'T'], x]], (t) =>
+        t.b.op('cumsum', [v(t, 'x', 'f32', ['B', 'T'])], { dim: 'T', reverse }),
+      );
+    expect([...cs(false).data]).toEqual([1, 3, 6, 4, 9, 15]);
+    expect([...cs(true).data]).toEqual([6, 5, 3, 15, 11, 6]);
+  });
+
+  it('cos and sin in radians', () => {
+    const out = run(S({ V: 2 }), [['x', 'f32', ['V'], [0, Math.PI / 2]]], (t) =>
+      t.b.op('add', [
+        t.b.op('cos', [v(t, 'x', 'f32', ['V'])]),
+        t.b.op('sin', [v(t, 'x', 'f32', ['V'])]),
+      ]),
+    );
+    expect(out.data[0]).toBeCloseTo(1, 12);
+    expect(out.data[1]).toBeCloseTo(1, 6); // π/2 rounded to f32 as stored
+  });
+});

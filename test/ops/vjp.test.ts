@@ -134,6 +134,26 @@ const ROWS: readonly Row[] = [
     build: (b, v) => b.op('gather', [v('x'), v('idx')], { dim: 'V' }),
   },
   {
+    op: 'shift',
+    label: 'shift(x[N, V], 1, 0.5, V) and shift(x, -2, 0, N)',
+    params: [p('x', ['N', 'V'])],
+    build: (b, v) =>
+      b.op('mul', [
+        b.op('shift', [v('x'), b.constant(0.5)], { dim: 'V', offset: 1 }),
+        b.op('shift', [v('x'), b.constant(0)], { dim: 'N', offset: -2 }),
+      ]),
+  },
+  {
+    op: 'cumsum',
+    label: 'cumsum(x[N, V], N) · cumsum(x, V, reverse)',
+    params: [p('x', ['N', 'V'])],
+    build: (b, v) =>
+      b.op('mul', [
+        b.op('cumsum', [v('x')], { dim: 'N' }),
+        b.op('cumsum', [v('x')], { dim: 'V', reverse: true }),
+      ]),
+  },
+  {
     op: 'dot',
     label: 'X[N, H] @ W[V, H].T',
     params: [p('X', ['N', 'H']), p('W', ['V', 'H'])],
