@@ -129,6 +129,16 @@ export const logsumexp: OpRecord = {
   arity: 1,
   infer: reduceInfer('logsumexp', true),
   eval: evalReduce(foldLogsumexp),
-  // ∂/∂x_i log Σ_j e^{x_j} = e^{x_i - y} (the softmax)
-  vjp: (e, n, g) => [() => e.op('mul', [g, e.op('exp', [e.op('sub', [input(n, 0), n.id])])])],
+  // ∂/∂x_i log Σ_j e^{x_j} = softmax(x)_i, formed as e^{x_i − m} / Σ_j e^{x_j − m} with
+  // m = max x, not as e^{x_i − y}: y is rounded at the magnitude of the logits (ulp(69) =
+  // 7.6e-6 in f32) and e^{x − y} inherits that error in full, e.g. at a saturated argmax
+  // (p ≈ 1) whose gradient is ≈ 1; x − m is exact there and Σ ≥ 1 rounds relatively.
+  vjp: (e, n, g) => [
+    () => {
+      const x = input(n, 0);
+      const axes = n.attrs.axes ?? [];
+      const ex = e.op('exp', [e.op('sub', [x, e.op('max', [x], { axes })])]);
+      return e.op('mul', [g, e.op('div', [ex, e.op('sum', [ex], { axes })])]);
+    },
+  ],
 };
