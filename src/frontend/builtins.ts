@@ -268,6 +268,15 @@ const list: Builtin[] = [
     lower: (l, args, dims, span) => l.apply('cumsum', args, { dim: dims[0] ?? '' }, span),
   },
   {
+    name: 'revcumsum',
+    values: 1,
+    dims: 'one',
+    signature: 'revcumsum(x, d)',
+    doc: 'suffix sums along d: Σ over positions ≥ t (reward-to-go)',
+    lower: (l, args, dims, span) =>
+      l.apply('cumsum', args, { dim: dims[0] ?? '', reverse: true }, span),
+  },
+  {
     name: 'present',
     values: 1,
     dims: 'none',
