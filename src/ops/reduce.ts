@@ -133,11 +133,14 @@ export const logsumexp: OpRecord = {
   // m = max x, not as e^{x_i − y}: y is rounded at the magnitude of the logits (ulp(69) =
   // 7.6e-6 in f32) and e^{x − y} inherits that error in full, e.g. at a saturated argmax
   // (p ≈ 1) whose gradient is ≈ 1; x − m is exact there and Σ ≥ 1 rounds relatively.
+  // m is detached, as in the prelude's softmax, so that both build the same nodes (and a
+  // forward softmax is reused by this backward) and no gradient is taken through it.
   vjp: (e, n, g) => [
     () => {
       const x = input(n, 0);
       const axes = n.attrs.axes ?? [];
-      const ex = e.op('exp', [e.op('sub', [x, e.op('max', [x], { axes })])]);
+      const m = e.op('detach', [e.op('max', [x], { axes })]);
+      const ex = e.op('exp', [e.op('sub', [x, m])]);
       return e.op('mul', [g, e.op('div', [ex, e.op('sum', [ex], { axes })])]);
     },
   ],
