@@ -38,13 +38,22 @@ export function exampleKernels(file: string, storage?: 'f32' | 'f16'): IrFunctio
   return kernelsOf(file, text);
 }
 
-/** Sizes for a kernel's dims: the named ones from `table`, anything else `fallback`. */
+/**
+ * Sizes for a kernel's dims: the named ones from `table`, anything else `fallback`; then
+ * the signature's constraints (`S: dim = 2`, `M: dim = N`) override them.
+ */
 export function sizesFor(
   fn: IrFunction,
   table: Readonly<Record<string, number>>,
   fallback = 6,
 ): Map<string, number> {
-  return new Map(fn.dims.map((d) => [d, table[d] ?? fallback]));
+  const sizes = new Map(fn.dims.map((d) => [d, table[d] ?? fallback]));
+  for (const c of fn.dimConstraints ?? [])
+    sizes.set(
+      c.dim,
+      typeof c.equals === 'number' ? c.equals : (sizes.get(c.equals.dim) ?? fallback),
+    );
+  return sizes;
 }
 
 /** The floating tensor parameters: the ones that can have a gradient. */
