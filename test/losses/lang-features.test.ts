@@ -3,6 +3,7 @@
 // weight), Liger's `bias=None` / `ce_weight=None` through optional tensors, and
 // multi-token prediction with its labels shifted in the kernel. Each fixture runs on the
 // float64 interpreter and on the WebGPU runtime in chunks of 7 rows and of all rows.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/api/runtime.ts';
 import { UserError } from '../../src/diagnostics/diagnostic.ts';
@@ -97,5 +98,20 @@ describe("Liger's bias=None", () => {
     expect(f.file.tensors.has('bias')).toBe(false);
     expect(f.inputs.has('bias')).toBe(false);
     expect(f.kernel.params.find((p) => p.name === 'bias')?.optional).toBe(true);
+  });
+});
+
+describe('docs/losses/contrastive.md and docs/losses/mtp.md', () => {
+  it('paste their examples verbatim', () => {
+    const want: Record<string, string[]> = {
+      'docs/losses/contrastive.md': ['examples/cosface.proj', 'examples/simcse.proj'],
+      'docs/losses/mtp.md': ['examples/mtp.proj'],
+    };
+    for (const [doc, examples] of Object.entries(want)) {
+      const text = readFileSync(doc, 'utf8');
+      const pasted = [...text.matchAll(/<!-- file: (\S+) -->\s*```proj\n([\s\S]*?)```/g)];
+      expect(pasted.map((m) => m[1]).sort(), doc).toEqual(examples);
+      for (const m of pasted) expect(m[2], m[1]).toBe(readFileSync(m[1] ?? '', 'utf8'));
+    }
   });
 });
