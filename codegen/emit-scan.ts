@@ -1,6 +1,15 @@
-import type { Node } from '../src/ir/types.ts';
-import type { Scope } from './emit-values.ts';
+import type { Dim, Node } from '../src/ir/types.ts';
 import { literal } from './wgsl-values.ts';
+
+/** What a scan needs of the emitting scope (emit-values.ts's `Scope`). */
+export interface ScanScope {
+  readonly lines: string[];
+  readonly tag: string;
+  size(d: Dim): string;
+  coord(d: Dim): string;
+  value(id: number): string;
+  isolated(d: Dim, c: string, operand: number): ScanScope;
+}
 
 /**
  * `shift` and `cumsum` read their operand at other positions along their dim (other rows,
@@ -9,7 +18,7 @@ import { literal } from './wgsl-values.ts';
  * own: every coordinate as here but the scanned one, nothing cached from this scope, and
  * nothing read from chunk storage (which holds only this chunk's rows).
  */
-export function emitScan(scope: Scope, n: Node): string {
+export function emitScan(scope: ScanScope, n: Node): string {
   const d = n.attrs.dim ?? '';
   const operand = n.inputs[0] ?? -1;
   const size = `i32(${scope.size(d)})`;

@@ -39,6 +39,8 @@ export class Scope {
     readonly parent?: Scope,
     /** The local row (index into chunk-scoped buffers), when the scope is within a row. */
     private readonly row?: string,
+    /** Nodes to compute here even where they are stored (see `isolated`). */
+    private readonly recompute: ReadonlySet<number> = new Set(),
   ) {
     const k = scopesMade.get(env) ?? 0;
     scopesMade.set(env, k + 1);
@@ -46,7 +48,7 @@ export class Scope {
   }
 
   child(coords: ReadonlyMap<Dim, string>, row?: string): Scope {
-    return new Scope(this.env, coords, this, row ?? this.row);
+    return new Scope(this.env, coords, this, row ?? this.row, this.recompute);
   }
 
   /** A scope at this one's coordinates but `d` at `c` that recomputes `operand` and its inputs. */
@@ -63,8 +65,7 @@ export class Scope {
     for (let s: Scope | undefined = this; s; s = s.parent)
       for (const [k, v] of s.coords) if (!coords.has(k)) coords.set(k, v);
     coords.set(d, c);
-    const env = { ...this.env, local: new Set([...this.env.local, ...upstream]) };
-    return new Scope(env, coords, undefined, this.row);
+    return new Scope(this.env, coords, undefined, this.row, upstream);
   }
 
   coord(d: Dim): string {
@@ -177,7 +178,7 @@ export class Scope {
     if (n.op === 'size')
       return `f32(${(n.attrs.axes ?? []).map((d) => this.size(d)).join(' * ') || '1u'})`;
     if (n.op === 'index') return `i32(${this.coord(n.attrs.dim ?? '')})`;
-    if (!local.has(id)) {
+    if (!local.has(id) && !this.recompute.has(id)) {
       const home = storedHome(plan, id);
       if (home) return this.let(id, this.loadValue(home));
       if (plan.classes.get(id) === 'row' || plan.classes.get(id) === 'carried')

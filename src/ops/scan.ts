@@ -1,4 +1,4 @@
-import { forEachIndex, makeTensor, stridesIn, type Tensor } from '../interp/tensor.ts';
+import { forEachIndex, makeTensor, stridesIn, type Tensor } from '../tensor/tensor.ts';
 import { arithDtype, checkOperands } from './dtype-rules.ts';
 import { fail, ok, type OpRecord } from './record.ts';
 import { input } from './unary.ts';
