@@ -166,3 +166,49 @@ describe('bind time on the command line', () => {
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('an absent optional tensor through `projc run --inputs`', () => {
+  // The bf16 Liger fixture has no `bias` tensor: Liger's bias=None.
+  const fixture = 'test/fixtures/losses/lang/liger_nobias_bf16.safetensors';
+  async function run(...argv: string[]) {
+    let out = '';
+    let err = '';
+    const code = await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+    return { code, out, err };
+  }
+
+  it.each(['cpu', 'webgpu'])('runs on --backend %s with the bias left out', async (backend) => {
+    const r = await run(
+      'run',
+      'examples/ce_liger.proj',
+      '--inputs',
+      fixture,
+      '--grad',
+      'X,W',
+      '--backend',
+      backend,
+      '--json',
+    );
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as { outputs: { out: number } };
+    // expected.out of the fixture (PyTorch, float64): 7.2567496...
+    expect(out.outputs.out).toBeCloseTo(7.2567496, 5);
+  });
+
+  it('P0431 with exit 1 for --grad bias', async () => {
+    const r = await run(
+      'run',
+      'examples/ce_liger.proj',
+      '--inputs',
+      fixture,
+      '--grad',
+      'X,bias',
+      '--backend',
+      'cpu',
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      'error[P0431]: no gradient for `bias`: the optional tensor was not given',
+    );
+  });
+});
