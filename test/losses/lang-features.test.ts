@@ -34,9 +34,9 @@ afterAll(() => {
 const LOSSES = files.filter((f) => !f.startsWith('saturated'));
 
 describe('the language-feature fixtures', () => {
-  it('cover SimCSE, CosFace, Liger with and without bias and MTP', () => {
+  it('cover SimCSE, CosFace, ArcFace, Liger with and without bias and MTP', () => {
     const kernels = new Set(LOSSES.map((f) => fixture(f).file.metadata['kernel']));
-    expect([...kernels].sort()).toEqual(['ce_liger', 'cosface', 'mtp', 'simcse']);
+    expect([...kernels].sort()).toEqual(['arcface', 'ce_liger', 'cosface', 'mtp', 'simcse']);
     const liger = LOSSES.filter((f) => fixture(f).file.metadata['kernel'] === 'ce_liger');
     const withBias = liger.map((f) => fixture(f).file.tensors.has('bias'));
     expect(withBias).toContain(true);
@@ -104,7 +104,11 @@ describe("Liger's bias=None", () => {
 describe('docs/losses/contrastive.md and docs/losses/mtp.md', () => {
   it('paste their examples verbatim', () => {
     const want: Record<string, string[]> = {
-      'docs/losses/contrastive.md': ['examples/cosface.proj', 'examples/simcse.proj'],
+      'docs/losses/contrastive.md': [
+        'examples/arcface.proj',
+        'examples/cosface.proj',
+        'examples/simcse.proj',
+      ],
       'docs/losses/mtp.md': ['examples/mtp.proj'],
     };
     for (const [doc, examples] of Object.entries(want)) {
