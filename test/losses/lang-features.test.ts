@@ -36,7 +36,14 @@ const LOSSES = files.filter((f) => !f.startsWith('saturated'));
 describe('the language-feature fixtures', () => {
   it('cover SimCSE, CosFace, ArcFace, Liger with and without bias and MTP', () => {
     const kernels = new Set(LOSSES.map((f) => fixture(f).file.metadata['kernel']));
-    expect([...kernels].sort()).toEqual(['arcface', 'ce_liger', 'cosface', 'mtp', 'simcse']);
+    expect([...kernels].sort()).toEqual([
+      'arcface',
+      'ce_liger',
+      'clip',
+      'cosface',
+      'mtp',
+      'simcse',
+    ]);
     const liger = LOSSES.filter((f) => fixture(f).file.metadata['kernel'] === 'ce_liger');
     const withBias = liger.map((f) => fixture(f).file.tensors.has('bias'));
     expect(withBias).toContain(true);
@@ -106,6 +113,7 @@ describe('docs/losses/contrastive.md and docs/losses/mtp.md', () => {
     const want: Record<string, string[]> = {
       'docs/losses/contrastive.md': [
         'examples/arcface.proj',
+        'examples/clip.proj',
         'examples/cosface.proj',
         'examples/simcse.proj',
       ],
