@@ -70,20 +70,24 @@ export function bindDims(
  */
 function applyConstraints(fn: IrFunction, bound: Map<Dim, { size: number; from: string }>): void {
   const cs = fn.dimConstraints ?? [];
-  // Fill first (twice, for chains like `N: dim = M, M: dim = 4`), then check.
-  for (let pass = 0; pass < 2; pass++)
+  // Fill first, until nothing changes (chains like `N: dim = M, M: dim = 4`), then check.
+  for (let changed = true; changed;) {
+    changed = false;
     for (const c of cs) {
       const want = typeof c.equals === 'number' ? undefined : c.equals.dim;
       const mine = bound.get(c.dim);
       const other = want === undefined ? undefined : bound.get(want);
       const rule = `\`${c.dim}: dim = ${want ?? c.equals}\``;
+      const fill = (d: Dim, size: number) => {
+        bound.set(d, { size, from: `by ${rule}` });
+        changed = true;
+      };
       if (typeof c.equals === 'number') {
-        if (!mine) bound.set(c.dim, { size: c.equals, from: `by ${rule}` });
-      } else if (want !== undefined && !mine && other)
-        bound.set(c.dim, { size: other.size, from: `by ${rule}` });
-      else if (want !== undefined && mine && !other)
-        bound.set(want, { size: mine.size, from: `by ${rule}` });
+        if (!mine) fill(c.dim, c.equals);
+      } else if (want !== undefined && !mine && other) fill(c.dim, other.size);
+      else if (want !== undefined && mine && !other) fill(want, mine.size);
     }
+  }
   for (const c of cs) {
     const mine = bound.get(c.dim);
     if (!mine) continue;

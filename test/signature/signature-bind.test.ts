@@ -212,3 +212,19 @@ describe('an absent optional tensor through `projc run --inputs`', () => {
     );
   });
 });
+
+describe('constraints supply sizes no input gives', () => {
+  it('a chain N = M = K with K fixed sizes an absent optional tensor', () => {
+    const c = compileFile({
+      path: 'chain.proj',
+      text: 'kernel k(x: f32[K, H], y: f32[M, H]?, z: f32[N]?, N: dim = M, M: dim = K, K: dim = 3) -> f32 {\n  return sum(x) + sum(y) + sum(z)\n}\n',
+    });
+    const k = c.kernels.get('k');
+    if (!k) throw new Error(c.diagnostics.map((d) => d.message).join('; '));
+    const sizes = bindDims(k, new Map([['x', [3, 2]]]));
+    expect(Object.fromEntries(sizes)).toEqual({ K: 3, H: 2, M: 3, N: 3 });
+    expect(codeOf(() => bindDims(k, new Map([['x', [4, 2]]])))).toBe(
+      'P0430: dim `K` is 4 in `x` (dim 0), but the signature requires `K: dim = 3`',
+    );
+  });
+});
