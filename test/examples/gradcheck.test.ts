@@ -18,6 +18,12 @@ describe('example gradients match finite differences', () => {
     for (const fn of c.kernels.values()) {
       it(`${file}: ${fn.name}`, () => {
         const sizes = new Map(fn.dims.map((d) => [d, SIZES[d] ?? 3]));
+        // The signature's constraints (simcse's `M: dim = N`) hold in the sizes too.
+        for (const c of fn.dimConstraints ?? [])
+          sizes.set(
+            c.dim,
+            typeof c.equals === 'number' ? c.equals : (sizes.get(c.equals.dim) ?? 3),
+          );
         const inputs = randomInputs(fn, sizes, 11);
         // A target equal to the default ignore_index and one out of range exercise every branch.
         for (const p of fn.params.filter((q) => q.dtype === 'i32' && q.dims.length > 0)) {
