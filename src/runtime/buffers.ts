@@ -140,7 +140,8 @@ export class BufferPool {
         `upload to '${buffer.label}': ${bytes.byteLength} bytes at ${offset} pass its size ${buffer.size}`,
       );
     }
-    this.device.queue.writeBuffer(buffer, offset, bytes);
+    // The ArrayBuffer form: with the DOM lib a typed-array source must not be SharedArrayBuffer-backed.
+    this.device.queue.writeBuffer(buffer, offset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /**

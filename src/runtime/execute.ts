@@ -118,7 +118,8 @@ export async function execute(
     const writeUniform = () => {
       uni.words[uni.chunkStart] = state.start;
       uni.words[uni.chunkRows] = state.rows;
-      device.queue.writeBuffer(uniform, 0, uni.words);
+      const { buffer, byteOffset, byteLength } = uni.words;
+      device.queue.writeBuffer(uniform, 0, buffer, byteOffset, byteLength);
     };
     const dispatch = (enc: GPUCommandEncoder, name: string) => {
       const k = pipelines.get(name);

@@ -35,7 +35,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 `;
 
-async function addOnGpu(device: GPUDevice, a: Float32Array, b: Float32Array) {
+async function addOnGpu(
+  device: GPUDevice,
+  a: Float32Array<ArrayBuffer>,
+  b: Float32Array<ArrayBuffer>,
+) {
   const n = a.length;
   const bytes = n * 4;
   const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
