@@ -6,6 +6,7 @@ process.env['EGL_PLATFORM'] ??= 'surfaceless';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup-node.ts'],
     testTimeout: 60_000,
   },
 });

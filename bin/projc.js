@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// The `projc` command. The compiler is TypeScript run through tsx's loader, so a checkout
-// works after `npm ci` without a build step.
-import { register } from 'tsx/esm/api';
+// The `projc` command: the compiled CLI in dist/. An installed package ships it built; a
+// checkout builds it on `npm ci` (the `prepare` script) or with `npm run build`.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('projc: dist/ is not built here; run `npm run build` first\n');
+  process.exit(3);
+}
+const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

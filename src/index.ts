@@ -1,33 +1,15 @@
 /**
- * projc as a library: compile `.proj` source to typed IR, inspect the derived backward
- * program, the chunk plan and the WGSL, and run kernels on a WebGPU device.
+ * projc's Node entry: the library of src/browser.ts, with Dawn's Node bindings (the
+ * `webgpu` package) as the device `Runtime.create()` falls back on without navigator.gpu.
  *
  * ```ts
  * import { compile, Runtime } from 'projc';
- * const { kernels, diagnostics } = compile(source);
- * const rt = await Runtime.create();          // or Runtime.create({ device }) with yours
- * const r = await rt.run(kernels.get('cross_entropy')!, { X, W, target }, { grad: ['X', 'W'] });
+ * const { kernels } = compile(source);
+ * const rt = await Runtime.create(); // Dawn: a GPU, or Mesa's llvmpipe on the CPU
  * ```
  */
-import { compileFile, type CompiledFile } from './frontend/compile.ts';
+import { registerDawn } from './runtime/dawn.ts';
 
-export { Runtime, type RunOptions, type RunOutput, type Saved } from './api/runtime.ts';
-export type { TensorInput } from './api/tensors.ts';
-export { differentiate, type Cotangent } from './autodiff/differentiate.ts';
-export { renderDiagnostic, renderForTerminal } from './diagnostics/render.ts';
-export type { Diagnostic } from './diagnostics/diagnostic.ts';
-export { UserError, InternalError } from './diagnostics/diagnostic.ts';
-export { printFunction } from './ir/print.ts';
-export type { IrFunction, Node } from './ir/types.ts';
-export type { Tensor } from './tensor/tensor.ts';
-export { interpret } from './interp/interpret.ts';
-export { planKernel } from './plan/build-plan.ts';
-export { printPlan } from './plan/print-plan.ts';
-export type { ChunkPlan } from './plan/types.ts';
-export { generateProgram, type Program } from '../codegen/program.ts';
-export { manifest } from './api/manifest.ts';
+export * from './browser.ts';
 
-/** Parses and type-checks `.proj` source; `kernels` holds those without errors. */
-export function compile(source: string, path = '<source>'): CompiledFile {
-  return compileFile({ path, text: source });
-}
+registerDawn();

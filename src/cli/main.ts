@@ -1,13 +1,8 @@
 import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
 import { BufferLimitError } from '../runtime/buffers.ts';
+import { registerDawn } from '../runtime/dawn.ts';
 import { DeviceLostError, DeviceUnavailableError } from '../runtime/device.ts';
-import { checkCommand } from './check.ts';
-import { irCommand } from './ir-command.ts';
 import { printDiagnostics, processIo, type Io } from './io.ts';
-import { runCommand } from './run-command.ts';
-import { planCommand } from './plan-command.ts';
-import { compileCommand } from './compile-command.ts';
-import { benchCommand } from './bench-command.ts';
 import { parseCli } from './parse-cli.ts';
 import { USAGE, UsageError } from './usage.ts';
 
@@ -16,6 +11,7 @@ import { USAGE, UsageError } from './usage.ts';
  * 3 internal error. Never lets a stack trace reach the user for their own mistakes.
  */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  registerDawn(); // Node: devices come from Dawn, loaded only when a command needs one
   try {
     const args = parseCli(argv);
     const [command, ...files] = args.positionals;
@@ -23,19 +19,20 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       io.out(USAGE);
       return 0;
     }
+    // Each command's modules load on demand: `check` starts without the runtime or bench.
     switch (command) {
       case 'check':
-        return checkCommand(files, io);
+        return (await import('./check.ts')).checkCommand(files, io);
       case 'ir':
-        return irCommand(files, args.values, io);
+        return (await import('./ir-command.ts')).irCommand(files, args.values, io);
       case 'run':
-        return await runCommand(files, args.values, io);
+        return await (await import('./run-command.ts')).runCommand(files, args.values, io);
       case 'plan':
-        return planCommand(files, args.values, io);
+        return (await import('./plan-command.ts')).planCommand(files, args.values, io);
       case 'compile':
-        return compileCommand(files, args.values, io);
+        return (await import('./compile-command.ts')).compileCommand(files, args.values, io);
       case 'bench':
-        return await benchCommand(files, args.values, io);
+        return await (await import('./bench-command.ts')).benchCommand(files, args.values, io);
       case undefined:
         throw new UsageError('no command given');
       default:

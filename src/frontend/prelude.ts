@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { InternalError } from '../diagnostics/diagnostic.ts';
 import type { SourceFile } from '../diagnostics/source.ts';
 import type { FnDecl } from './ast.ts';
 import { parseProgram } from './parse.ts';
+import { PRELUDE_TEXT } from './prelude-text.ts';
 
-/** The prelude's source, shipped next to this file and parsed with every program. */
-export const PRELUDE: SourceFile = {
-  path: '<prelude>',
-  text: readFileSync(new URL('./prelude.proj', import.meta.url), 'utf8'),
-};
+/**
+ * The prelude's source, parsed with every program. Embedded as a string (prelude-text.ts,
+ * generated from prelude.proj) so that importing projc reads no file, in browsers too.
+ */
+export const PRELUDE: SourceFile = { path: '<prelude>', text: PRELUDE_TEXT };
 
 let fns: ReadonlyMap<string, FnDecl> | undefined;
 

@@ -1,15 +1,18 @@
 // Getting a GPUDevice wherever projc runs: a device the caller already has, the browser's
-// `navigator.gpu`, or Dawn's Node bindings (the `webgpu` npm package).
-//
-// Node specifics, all measured with webgpu@0.6.2 (see docs/webgpu-setup.md):
-// - Dawn's default Linux backend is Vulkan only. Without a GPU we fall back to OpenGL over
-//   EGL, which Mesa serves with llvmpipe on the CPU. EGL needs EGL_PLATFORM=surfaceless
-//   when there is no display. Dawn's OpenGL backend only offers the `compatibility` feature
-//   level, whose default device limits are tiny: we request the adapter's own limits.
-// - Vulkan on the CPU (lavapipe) works with Mesa 25.0 but Dawn rejects Debian 12's 22.3.
-// - The object returned by `create()` must outlive every device made from it: if the GC
-//   collects it while a device lives, the process aborts inside Dawn. We pin it here until
-//   `release()`. An idle instance does not keep Node's event loop alive.
+// `navigator.gpu`, or a platform provider registered by the entry point. Node's provider
+// (Dawn's bindings, the `webgpu` npm package) lives in dawn.ts, which only the Node entry
+// (src/index.ts) and the CLI wire in: this module imports nothing from Node, so a browser
+// bundle of projc (src/browser.ts) never reaches `node:` modules or Dawn.
+
+/**
+ * Sections of projc's README (shipped in the package) that explain each failure; error
+ * messages end with one. test/docs/readme.test.ts checks that each heading exists.
+ */
+export const TROUBLESHOOTING = {
+  noAdapter: "projc's README.md#no-webgpu-adapter-found",
+  egl: "projc's README.md#egl-on-a-machine-without-a-gpu",
+  limits: "projc's README.md#device-limits",
+} as const;
 
 /** Raised when no WebGPU adapter or device can be had; the message says what to install. */
 export class DeviceUnavailableError extends Error {
@@ -91,18 +94,18 @@ export interface AcquiredDevice {
   release(): void;
 }
 
-/** The `webgpu` package's exports that we use. */
-interface DawnModule {
-  create(flags: string[]): GPU;
-  globals: object;
-}
+/**
+ * Gets a device where there is no `navigator.gpu`: in Node, Dawn (dawn.ts). Registered by
+ * the Node entry point so that the browser build never imports it.
+ */
+export type DeviceProvider = (opts: AcquireOptions) => Promise<AcquiredDevice>;
 
-// Dawn instances by create() flags, each with its count of live devices: pinned while a
-// device lives (see the header comment), shared by the devices made meanwhile (one EGL
-// set-up instead of one per device), dropped when its last device is released.
-const instances = new Map<string, { gpu: GPU; devices: number }>();
-// The backend that worked, so later calls skip the ones that failed (and their warnings).
-let workingBackend: string | undefined;
+let provider: DeviceProvider | undefined;
+
+/** Sets the provider `acquireDevice` falls back on without `navigator.gpu`. */
+export function registerDeviceProvider(p: DeviceProvider): void {
+  provider = p;
+}
 
 /** Acquires a device; throws `DeviceUnavailableError` when none can be had. */
 export async function acquireDevice(opts: AcquireOptions = {}): Promise<AcquiredDevice> {
@@ -115,95 +118,25 @@ export async function acquireDevice(opts: AcquireOptions = {}): Promise<Acquired
     const adapter = await requestAdapter(browserGpu, opts.adapterOptions, []);
     if (!adapter) {
       throw new DeviceUnavailableError(
-        'navigator.gpu returned no WebGPU adapter: this browser or machine has WebGPU disabled',
+        'navigator.gpu returned no WebGPU adapter: this browser or machine has WebGPU ' +
+          `disabled. See ${TROUBLESHOOTING.noAdapter}`,
       );
     }
     const device = await requestDevice(adapter, opts.features);
     return wrap(device, describe(adapter.info, adapter), 'navigator', adapter);
   }
-  return acquireDawn(opts);
-}
-
-async function acquireDawn(opts: AcquireOptions): Promise<AcquiredDevice> {
-  const dawn = await loadDawn();
-  installGlobals(dawn.globals);
-  // Read by Mesa's EGL when the first adapter is requested; harmless with a real GPU.
-  const eglPlatformWasSet = process.env['EGL_PLATFORM'] !== undefined;
-  process.env['EGL_PLATFORM'] ??= 'surfaceless';
-  const explicit = opts.backend ?? (process.env['PROJC_WEBGPU_BACKEND'] || undefined);
-  // '' is Dawn's default backend (Vulkan on Linux, Metal on macOS, D3D12 on Windows).
-  const backends: string[] = explicit
-    ? [explicit]
-    : workingBackend !== undefined
-      ? [workingBackend]
-      : process.platform === 'linux'
-        ? (await hasVulkanLoader())
-          ? ['', 'opengl']
-          : ['opengl']
-        : [''];
-  const tried: string[] = [];
-  for (const backend of backends) {
-    const flags = [...(opts.dawnFlags ?? [])];
-    if (backend) flags.push(`backend=${backend}`);
-    const key = flags.join('\n');
-    // Counted from before the first await, so concurrent calls share one pinned instance.
-    const entry = instances.get(key) ?? { gpu: dawn.create(flags), devices: 0 };
-    instances.set(key, entry);
-    entry.devices++;
-    const unpin = () => {
-      if (--entry.devices === 0 && instances.get(key) === entry) instances.delete(key);
-    };
-    let acquired: AcquiredDevice | undefined;
-    try {
-      const label = backend || 'default';
-      const adapter = await requestAdapter(entry.gpu, opts.adapterOptions, tried, label);
-      if (!adapter) continue;
-      const device = await requestDevice(adapter, opts.features);
-      if (!explicit) workingBackend = backend;
-      const info = `${describe(adapter.info, adapter)}, dawn backend=${label}`;
-      acquired = wrap(device, info, 'dawn', adapter, unpin);
-      return acquired;
-    } finally {
-      if (!acquired) unpin();
-    }
-  }
+  if (provider) return provider(opts);
   throw new DeviceUnavailableError(
-    `no WebGPU adapter found through Dawn (tried ${tried.join('; ')}). ` +
-      'Without a GPU, Dawn runs on the CPU through Mesa (OpenGL over EGL, llvmpipe): on ' +
-      'Debian/Ubuntu run `bash scripts/setup-webgpu.sh` (apt-get install libegl-dev ' +
-      'libegl1 libegl-mesa0 libgl1-mesa-dri) and keep EGL_PLATFORM=surfaceless. ' +
-      (await eglHint(eglPlatformWasSet)) +
-      'PROJC_WEBGPU_BACKEND=vulkan|opengl|opengles picks a backend. See docs/webgpu-setup.md.',
+    'no WebGPU here: there is no navigator.gpu and no device provider. In Node, import ' +
+      "`projc` (its Node entry loads Dawn's bindings); elsewhere pass your GPUDevice as " +
+      `Runtime.create({ device }). See ${TROUBLESHOOTING.noAdapter}`,
   );
 }
 
-// Why EGL may not have seen EGL_PLATFORM=surfaceless, the usual cause on a CPU-only box.
-async function eglHint(wasSet: boolean): Promise<string> {
-  const value = process.env['EGL_PLATFORM'];
-  if (wasSet && value !== 'surfaceless') return `(EGL_PLATFORM is '${value}' here.) `;
-  const { isMainThread } = await import('node:worker_threads');
-  if (wasSet || isMainThread) return '';
-  // A worker thread's process.env is its own copy: setting it never reaches Mesa.
-  return (
-    '(This is a worker thread, whose process.env changes do not reach native code: set ' +
-    "EGL_PLATFORM=surfaceless in the parent process, or use vitest's 'forks' pool.) "
-  );
-}
-
-async function loadDawn(): Promise<DawnModule> {
-  try {
-    return await import('webgpu');
-  } catch (e) {
-    throw new DeviceUnavailableError(
-      `cannot load Dawn's Node bindings (the 'webgpu' npm package): ${String(e)}. ` +
-        'Run `npm ci`; see docs/webgpu-setup.md.',
-      { cause: e },
-    );
-  }
-}
+// The helpers below are shared with dawn.ts.
 
 /** Tries featureLevel 'core' then 'compatibility' unless the caller chose one. */
-async function requestAdapter(
+export async function requestAdapter(
   gpu: GPU,
   options: GPURequestAdapterOptions | undefined,
   tried: string[],
@@ -223,7 +156,7 @@ async function requestAdapter(
   return null;
 }
 
-async function requestDevice(
+export async function requestDevice(
   adapter: GPUAdapter,
   features: readonly GPUFeatureName[] = OPTIONAL_FEATURES,
 ): Promise<GPUDevice> {
@@ -243,7 +176,7 @@ async function requestDevice(
   }
 }
 
-function wrap(
+export function wrap(
   device: GPUDevice,
   adapterInfo: string,
   source: AcquiredDevice['source'],
@@ -300,7 +233,7 @@ function readLimits(l: GPUSupportedLimits): DeviceLimits {
   });
 }
 
-function describe(info: GPUAdapterInfo, adapter?: GPUAdapter): string {
+export function describe(info: GPUAdapterInfo, adapter?: GPUAdapter): string {
   const parts = [info.vendor, info.architecture, info.device].filter((s) => s !== '');
   const head = parts.length > 0 ? parts.join(' ') : 'unknown adapter';
   const level = adapter
@@ -321,30 +254,4 @@ function navigatorGpu(): GPU | undefined {
 
 function isGpu(x: unknown): x is GPU {
   return typeof x === 'object' && x !== null && 'requestAdapter' in x;
-}
-
-// Code written against @webgpu/types uses GPUBufferUsage, GPUMapMode... as globals; Dawn
-// exports them instead. Only what is missing is installed, never a browser's own.
-function installGlobals(globals: object): void {
-  for (const [name, value] of Object.entries(globals)) {
-    if (!(name in globalThis)) Reflect.set(globalThis, name, value);
-  }
-}
-
-/**
- * Whether the Vulkan loader Dawn's default Linux backend needs is installed. Without it
- * Dawn can only fail (and print a warning), so we go straight to OpenGL.
- */
-async function hasVulkanLoader(): Promise<boolean> {
-  // Node only (this module also serves browsers, so node:fs is loaded on demand).
-  const { existsSync } = await import('node:fs');
-  const dirs = [
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib/aarch64-linux-gnu',
-    '/usr/lib64',
-    '/usr/lib',
-    '/usr/local/lib',
-    ...(process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter(Boolean),
-  ];
-  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
 }
