@@ -1,3 +1,6 @@
+// The API names WebGPU types (GPUDevice...): consumers get them from @webgpu/types, a
+// dependency, even with `"types": []` (preserve="true" keeps this line in browser.d.ts).
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * projc as a library: compile `.proj` source to typed IR, inspect the derived backward
  * program, the chunk plan and the WGSL, and run kernels on a WebGPU device.
