@@ -109,6 +109,10 @@ async function serve(dir: string): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${port}` };
 }
 
+function isCaseResult(x: unknown): x is CaseResult {
+  return typeof x === 'object' && x !== null && 'loss' in x && 'gradX' in x && 'gradW' in x;
+}
+
 /** max |a - b| / max |b|, over a vector. */
 function relDiff(a: readonly number[], b: readonly number[]): number {
   expect(a.length).toBe(b.length);
@@ -172,17 +176,16 @@ describe.skipIf(typeof launched === 'string')('in headless Chromium on navigator
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${site?.url}/ce/`);
     // Seconds with a warm machine; the first WebGPU start of a fresh profile can be slow.
+    // Seconds with a warm machine; the first WebGPU start of a fresh profile can be slow.
     await page
-      .waitForFunction(() => window.projcResult ?? window.projcError, undefined, {
-        timeout: 90_000,
-      })
+      .waitForFunction('window.projcResult ?? window.projcError', undefined, { timeout: 90_000 })
       .catch(async (e: unknown) => {
         const status = await page.locator('#status').innerText();
         throw new Error(`the page did not finish (its status: ${status})`, { cause: e });
       });
-    const inBrowser = await page.evaluate(() => window.projcResult ?? window.projcError);
+    const inBrowser: unknown = await page.evaluate('window.projcResult ?? window.projcError');
     expect(errors).toEqual([]);
-    if (typeof inBrowser === 'string' || !inBrowser) throw new Error(`page: ${inBrowser}`);
+    if (!isCaseResult(inBrowser)) throw new Error(`page: ${String(inBrowser)}`);
     await shoot(page, SCREENSHOT);
     await page.close();
 
@@ -210,34 +213,25 @@ describe.skipIf(typeof launched === 'string')('in headless Chromium on navigator
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${site?.url}/playground/`);
-    const text = (id: string) => page.locator(`#${id}`).innerText();
-    await page.waitForFunction(() => document.getElementById('plan')?.textContent !== '');
+    const box = (id: string, hasText?: string | RegExp) =>
+      page.locator(`#${id}`, hasText === undefined ? {} : { hasText });
+    const text = (id: string) => box(id).innerText();
+    await box('plan', 'chunk plan of cross_entropy').waitFor();
     expect(await text('diagnostics')).toBe('ok: 1 kernel');
     expect(await text('ir')).toContain('# forward + backward (w.r.t. X, W)');
-    expect(await text('plan')).toContain('chunk plan of cross_entropy');
 
     // An error appears as the text changes, rendered rustc-style, and goes away again.
     const source = readFileSync('examples/cross_entropy.proj', 'utf8');
     await page.fill('#source', source.replace('X @ W.T', 'X @ W'));
-    await page.waitForFunction(() =>
-      document.getElementById('diagnostics')?.textContent?.includes('P0204'),
-    );
+    await box('diagnostics', 'error[P0204]').waitFor();
     expect(await text('diagnostics')).toContain('= help: did you mean `W.T`?');
     await page.fill('#source', source);
-    await page.waitForFunction(
-      () => document.getElementById('diagnostics')?.textContent === 'ok: 1 kernel',
-    );
+    await box('diagnostics', /^ok: 1 kernel$/).waitFor();
 
     await page.fill('#dims', 'N=64,H=16,V=128');
     await page.fill('#chunk', '16');
     await page.click('#run');
-    await page.waitForFunction(
-      () => document.getElementById('output')?.textContent?.includes('chunks of'),
-      undefined,
-      {
-        timeout: 60_000,
-      },
-    );
+    await box('output', 'chunks of').waitFor({ timeout: 60_000 });
     const output = await text('output');
     expect(errors).toEqual([]);
     await shoot(page, PLAYGROUND_SHOT);
