@@ -52,8 +52,8 @@ import { syntaxErrorMessages } from './error-messages.ts';
  * The chevrotain parser; use the shared `projParser` instance.
  *
  * `validateGrammar` runs chevrotain's grammar checks (ambiguities, left recursion) when
- * the parser is built. They are off by default: they cost start-up time, and chevrotain 13
- * implements them with `Object.groupBy`, which Node 20 lacks. The grammar test runs them.
+ * the parser is built. They are off by default: they cost start-up time (every CLI call
+ * builds the parser). The grammar test runs them.
  */
 export class ProjParser extends CstParser {
   constructor(options: { validateGrammar?: boolean } = {}) {

@@ -2,6 +2,7 @@
 // BufferPool, so `peakBytes` is the device memory a run really needed (the number the
 // chunk-size scheduler is checked against), and an impossible request fails with a message
 // naming the tensor and the limit instead of a validation error far away.
+import { TROUBLESHOOTING } from './device.ts';
 import { BufferUsage, MapMode } from './usage.ts';
 
 /** The device limits a BufferPool checks (a `GPUSupportedLimits` will do). */
@@ -22,7 +23,7 @@ export class BufferLimitError extends Error {
     const what = limitName === 'maxBufferSize' ? 'a buffer of' : 'a storage binding of';
     super(
       `'${label}' needs ${what} ${formatBytes(bytes)}, over this device's ${limitName} of ` +
-        `${formatBytes(limit)}${hint ? `: ${hint}` : ''}`,
+        `${formatBytes(limit)}${hint ? `: ${hint}` : ''}. See ${TROUBLESHOOTING.limits}`,
     );
     this.name = 'BufferLimitError';
   }

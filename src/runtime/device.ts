@@ -102,8 +102,8 @@ export type DeviceProvider = (opts: AcquireOptions) => Promise<AcquiredDevice>;
 
 let provider: DeviceProvider | undefined;
 
-/** Sets the provider `acquireDevice` falls back on without `navigator.gpu`. */
-export function registerDeviceProvider(p: DeviceProvider): void {
+/** Sets the provider `acquireDevice` falls back on without `navigator.gpu` (undefined: none). */
+export function registerDeviceProvider(p: DeviceProvider | undefined): void {
   provider = p;
 }
 

@@ -1,0 +1,130 @@
+// The package as a new user gets it: `npm pack` (which builds dist/ through `prepare`),
+// the tarball installed into an empty project, then plain Node importing `projc` (no tsx
+// anywhere) compiles a kernel and runs it on Dawn, a TypeScript project with `tsc --init`'s
+// defaults (+ bundler resolution) type-checks against it, and the installed CLI runs.
+// The CLI's start-up time is measured and printed, not asserted (timings are for reports).
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const MAX_TARBALL_BYTES = 3 * 2 ** 20;
+
+let dir = '';
+let tarball = '';
+let files: string[] = [];
+const project = () => join(dir, 'project');
+
+function sh(cmd: string, args: readonly string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe('the packed package', () => {
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'projc-pack-'));
+    const packed = JSON.parse(
+      sh(NPM, ['pack', '--json', '--silent', '--pack-destination', dir], process.cwd()).replace(
+        /^[^[]*/s,
+        '',
+      ),
+    ) as { filename: string; files: { path: string }[] }[];
+    tarball = join(dir, packed[0]?.filename ?? '');
+    files = packed[0]?.files.map((f) => f.path) ?? [];
+    sh(NPM, ['init', '-y'], (execFileSync('mkdir', [project()]), project()));
+    sh(NPM, ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], project());
+  }, 240_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is a small tarball of built files: no sources, tests or fixtures', () => {
+    const bytes = statSync(tarball).size;
+    console.log(`tarball ${(bytes / 2 ** 20).toFixed(2)} MiB, ${files.length} files`);
+    expect(bytes).toBeLessThan(MAX_TARBALL_BYTES);
+    expect(files).toContain('dist/src/index.js');
+    expect(files).toContain('dist/src/index.d.ts');
+    expect(files).toContain('dist/src/browser.js');
+    expect(files).toContain('dist/cli/main.js');
+    expect(files).toContain('LICENSE');
+    expect(
+      files.filter((f) => /^(test|src|examples|scripts)\//.test(f) || f.endsWith('.safetensors')),
+    ).toEqual([]);
+    expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('installs without tsx and runs from plain Node: compile, then a run on Dawn', () => {
+    expect(existsSync(join(project(), 'node_modules', 'tsx'))).toBe(false);
+    copyFileSync('test/package/consumer.mjs', join(project(), 't.mjs'));
+    const lines = sh(process.execPath, ['t.mjs'], project()).trim().split('\n');
+    const r = JSON.parse(lines[lines.length - 1] ?? '') as {
+      loss: number;
+      reference: number;
+      gradWShape: number[];
+      gradWFinite: boolean;
+      chunks: number;
+    };
+    expect(Math.abs(r.loss - r.reference) / r.reference).toBeLessThan(1e-5);
+    expect(r.gradWShape).toEqual([40, 8]);
+    expect(r.gradWFinite).toBe(true);
+    expect(r.chunks).toBe(3);
+  }, 60_000);
+
+  it('type-checks a `tsc --init` project (bundler resolution) with zero errors', () => {
+    const ts = join(dir, 'ts');
+    execFileSync('mkdir', [ts]);
+    writeFileSync(join(ts, 'package.json'), '{ "type": "module" }\n');
+    sh(process.execPath, [TSC, '--init'], ts);
+    const config = readFileSync(join(ts, 'tsconfig.json'), 'utf8');
+    expect(config).toContain('"module": "nodenext"');
+    writeFileSync(
+      join(ts, 'tsconfig.json'),
+      config.replace(
+        '"module": "nodenext",',
+        '"module": "preserve",\n    "moduleResolution": "bundler",',
+      ),
+    );
+    copyFileSync('test/package/consumer.ts', join(ts, 't.ts'));
+    // The installed package, as `npm install` left it.
+    execFileSync('ln', ['-s', join(project(), 'node_modules'), join(ts, 'node_modules')]);
+    for (const extra of [[], ['--skipLibCheck', 'false']]) {
+      const r = spawnSync(process.execPath, [TSC, '-p', '.', '--noEmit', ...extra], {
+        cwd: ts,
+        encoding: 'utf8',
+      });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    }
+  }, 60_000);
+
+  it('gives a working `npx projc` (start-up time printed)', () => {
+    copyFileSync('examples/cross_entropy.proj', join(project(), 'cross_entropy.proj'));
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      const r = spawnSync('npx', ['projc', 'check', 'cross_entropy.proj'], {
+        cwd: project(),
+        encoding: 'utf8',
+      });
+      ms.push(performance.now() - t);
+      expect(r.stdout + r.stderr).toBe('ok: 1 file, 1 kernel\n');
+      expect(r.status).toBe(0);
+    }
+    const median = [...ms].sort((a, b) => a - b)[2] ?? NaN;
+    console.log(
+      `npx projc check: median of 5 ${median.toFixed(0)} ms (${ms.map((x) => x.toFixed(0)).join(', ')})`,
+    );
+  }, 60_000);
+});
