@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
+  readdirSync,
   existsSync,
   mkdtempSync,
   readFileSync,
@@ -16,6 +17,7 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -107,6 +109,42 @@ describe('the packed package', () => {
       expect(r.stdout + r.stderr).toBe('');
       expect(r.status).toBe(0);
     }
+  }, 60_000);
+
+  it('bundles for the browser (vite) through its `browser` condition, without Node or Dawn', async () => {
+    const web = join(project(), 'web');
+    execFileSync('mkdir', [web]);
+    writeFileSync(join(web, 'index.html'), '<script type="module" src="./main.js"></script>\n');
+    writeFileSync(
+      join(web, 'main.js'),
+      "import { compile, Runtime } from 'projc';\n" +
+        "console.log(compile('kernel k(X: f32[N]) -> f32 { return sum(X, N) }').kernels.size, Runtime);\n",
+    );
+    const imported: string[] = [];
+    await build({
+      root: web,
+      configFile: false,
+      logLevel: 'error',
+      plugins: [
+        {
+          name: 'record-imports',
+          enforce: 'pre',
+          resolveId(id) {
+            imported.push(id);
+            return null;
+          },
+        },
+      ],
+      build: { outDir: join(web, 'dist'), target: 'es2022', reportCompressedSize: false },
+    });
+    expect(imported.filter((id) => id.startsWith('node:') || id === 'webgpu')).toEqual([]);
+    const assets = join(web, 'dist', 'assets');
+    const code = readdirSync(assets)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(assets, f), 'utf8'))
+      .join('\n');
+    expect(code).toContain('navigator.gpu returned no WebGPU adapter'); // device.ts is in
+    expect(code).not.toContain("cannot load Dawn's Node bindings"); // dawn.ts is not
   }, 60_000);
 
   it('gives a working `npx projc` (start-up time printed)', () => {
