@@ -23,11 +23,11 @@ const slug = (heading: string) =>
 describe('README.md', () => {
   afterEach(() => registerDawn());
 
-  it('pastes what `projc check examples/bad.proj` prints', async () => {
+  it('pastes what `projc check examples/errors/bad.proj` prints', async () => {
     let text = '';
     const io = { out: (t: string) => void (text += t), err: (t: string) => void (text += t) };
-    expect(await main(['check', 'examples/bad.proj'], io)).toBe(1);
-    const block = /<!-- output: projc check examples\/bad\.proj -->\s*```\n([\s\S]*?)```/.exec(
+    expect(await main(['check', 'examples/errors/bad.proj'], io)).toBe(1);
+    const block = /<!-- output: projc check examples\/errors\/bad\.proj -->\s*```\n([\s\S]*?)```/.exec(
       README,
     );
     expect(block?.[1]?.trimEnd()).toBe(text.trimEnd());
