@@ -27,9 +27,8 @@ describe('README.md', () => {
     let text = '';
     const io = { out: (t: string) => void (text += t), err: (t: string) => void (text += t) };
     expect(await main(['check', 'examples/errors/bad.proj'], io)).toBe(1);
-    const block = /<!-- output: projc check examples\/errors\/bad\.proj -->\s*```\n([\s\S]*?)```/.exec(
-      README,
-    );
+    const block =
+      /<!-- output: projc check examples\/errors\/bad\.proj -->\s*```\n([\s\S]*?)```/.exec(README);
     expect(block?.[1]?.trimEnd()).toBe(text.trimEnd());
   });
 
