@@ -150,11 +150,13 @@ describe('the packed package', () => {
   it('gives a working `npx projc` (start-up time printed)', () => {
     copyFileSync('examples/cross_entropy.proj', join(project(), 'cross_entropy.proj'));
     // npx's own start-up, to tell it from projc's: a package whose bin does nothing.
-    const noop = join(project(), 'node_modules', 'noop');
+    // `--no`: never fetch it from the registry.
+    const noop = join(project(), 'node_modules', 'projc-noop-baseline');
     execFileSync('mkdir', [noop]);
-    writeFileSync(join(noop, 'package.json'), '{ "name": "noop", "bin": { "noop": "noop.js" } }');
-    writeFileSync(join(noop, 'noop.js'), '#!/usr/bin/env node\n', { mode: 0o755 });
-    execFileSync('ln', ['-s', '../noop/noop.js', join(project(), 'node_modules', '.bin', 'noop')]);
+    writeFileSync(join(noop, 'package.json'), '{ "name": "projc-noop-baseline", "bin": "n.js" }');
+    writeFileSync(join(noop, 'n.js'), '#!/usr/bin/env node\n', { mode: 0o755 });
+    const bin = join(project(), 'node_modules', '.bin', 'projc-noop-baseline');
+    execFileSync('ln', ['-s', '../projc-noop-baseline/n.js', bin]);
     const time = (args: string[]) => {
       const t = performance.now();
       const r = spawnSync('npx', args, { cwd: project(), encoding: 'utf8' });
@@ -167,7 +169,9 @@ describe('the packed package', () => {
       expect(r.text).toBe('ok: 1 file, 1 kernel\n');
       expect(r.status).toBe(0);
       projc.push(r.ms);
-      bare.push(time(['noop']).ms);
+      const b = time(['--no', 'projc-noop-baseline']);
+      expect(b.status).toBe(0);
+      bare.push(b.ms);
     }
     const median = (xs: number[]) => ([...xs].sort((a, b) => a - b)[2] ?? NaN).toFixed(0);
     console.log(
