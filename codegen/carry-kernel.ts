@@ -3,12 +3,19 @@ import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
 import type { ChunkPlan } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
 import { unflatten } from './coords.ts';
-import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
+import { Scope, type EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
-import { reduction, treeReduce, type ReductionWgsl } from './reduce-wgsl.ts';
-import { WGSL_HELPERS } from './wgsl-helpers.ts';
-import { fromWord, toWord, wgslType } from './wgsl-values.ts';
+import {
+  component,
+  fromComponents,
+  reduction,
+  treeReduce,
+  type ReductionWgsl,
+} from './reduce-wgsl.ts';
+import { helperSource } from './wgsl-helpers.ts';
+import { fromWord, toWord } from './wgsl-values.ts';
+import { accumulatorMonoid } from './layout.ts';
 
 /**
  * What both carry kernels share: the row's coordinates from its global index `g`, the
@@ -24,7 +31,7 @@ function carryParts(
 ) {
   const n = fn.nodes[id] as Node;
   const bindings = new BindingSet(plan);
-  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set() };
+  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set(), helpers: new Set() };
   const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
   const size = (d: Dim) => U((w) => w.kind === 'dim' && w.dim === d);
   const coords = new Map(coordsInit);
@@ -35,30 +42,38 @@ function carryParts(
   }
   const scope = new Scope(env, coords, undefined, 'lr');
   const x = scope.value(n.inputs[0] ?? -1);
-  const r: ReductionWgsl = reduction(n.op, wgslType(n.dtype));
   const acc = plan.buffers.find(
     (b) => b.node === id && b.role === 'accumulator' && b.home === 'arena',
   );
   if (!acc) throw new InternalError(`carried %${id} has no arena accumulator`);
+  const r: ReductionWgsl = reduction(accumulatorMonoid(fn, acc), n.dtype);
+  for (const h of r.helpers) env.helpers.add(h);
   const slot = U((w) => w.kind === 'slot' && w.buffer === acc.name);
   const arena = bindings.use('arena', 'read_write', 'u32');
-  const isLse = n.op === 'logsumexp';
-  /** Entry `i` of an accumulator of `numel` entries: its value, and the stores of a new one. */
-  const entry = (i: string, numel: string) => ({
-    old: isLse
-      ? `vec2<f32>(bitcast<f32>(${arena}[${slot} + ${i}]), bitcast<f32>(${arena}[${slot} + ${numel} + ${i}]))`
-      : fromWord(`${arena}[${slot} + ${i}]`, n.dtype),
-    write: (v: string): string[] =>
-      isLse
-        ? [
-            `${arena}[${slot} + ${i}] = bitcast<u32>(${v}.x);`,
-            `${arena}[${slot} + ${numel} + ${i}] = bitcast<u32>(${v}.y);`,
-          ]
-        : [`${arena}[${slot} + ${i}] = ${toWord(v, n.dtype)};`],
-  });
+  /**
+   * Entry `i` of an accumulator of `numel` entries: its state, and the stores of a new one.
+   * A state of several components is kept in planes of `numel` f32 words (component k at
+   * k·numel + i).
+   */
+  const entry = (i: string, numel: string) => {
+    const at = (k: number) => `${arena}[${slot} + ${k === 0 ? '' : `${k}u * ${numel} + `}${i}]`;
+    const planes = Array.from({ length: r.width }, (_, k) => k);
+    return {
+      old:
+        r.width === 1
+          ? fromWord(at(0), n.dtype)
+          : fromComponents(
+              r,
+              planes.map((k) => `bitcast<f32>(${at(k)})`),
+            ),
+      write: (v: string): string[] =>
+        r.width === 1
+          ? [`${at(0)} = ${toWord(v, n.dtype)};`]
+          : planes.map((k) => `${at(k)} = bitcast<u32>(${component(r, v, k)});`),
+    };
+  };
   const header = (wg: number) => [
-    WGSL_HELPERS,
-    LSE_HELPERS,
+    helperSource(env.helpers),
     bindings.declarations(Math.ceil(layout.uniform.length / 4)),
     `var<workgroup> red: array<${r.type}, ${wg}>;`,
     `@compute @workgroup_size(${wg})`,

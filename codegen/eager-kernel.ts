@@ -1,13 +1,11 @@
 import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
+import type { WgslHelper } from '../src/ops/record.ts';
 import { OPS } from '../src/ops/registry.ts';
 import { GRID_X } from './kernel-module.ts';
 import { reduction } from './reduce-wgsl.ts';
-import { LSE_HELPERS } from './emit-values.ts';
-import { WGSL_HELPERS } from './wgsl-helpers.ts';
+import { helperSource } from './wgsl-helpers.ts';
 import { literal, toWord, wgslType } from './wgsl-values.ts';
-
-const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
 
 /** Values an eager kernel inlines instead of reading a buffer: literals, sizes, positions, scalars. */
 export function isInline(n: Node): boolean {
@@ -67,9 +65,12 @@ export function eagerKernel(
     lets.push(`let o_${d} = (e / ${after}u) % ${size(d)}u;`);
   });
   let result: string;
-  if (REDUCTIONS.has(n.op)) {
+  let helpers: readonly WgslHelper[] = [];
+  const rec = OPS[n.op];
+  if (rec.kind === 'reduction') {
     const axes = n.attrs.axes ?? [];
-    const r = reduction(n.op, wgslType(n.dtype));
+    const r = reduction(rec.monoid, n.dtype);
+    helpers = r.helpers;
     const inner = new Map(out);
     const loop: string[] = [];
     axes.forEach((d, j) => {
@@ -94,8 +95,8 @@ export function eagerKernel(
   } else if (n.op === 'broadcast' || n.op === 'transpose') {
     result = value(n.inputs[0] ?? -1, out);
   } else {
-    const rec = OPS[n.op];
-    if (!rec.wgsl) throw new InternalError(`eager %${id}: no kernel for ${n.op}`);
+    if (rec.kind !== 'elementwise') throw new InternalError(`eager %${id}: no kernel for ${n.op}`);
+    helpers = rec.helpers;
     result = rec.wgsl(
       n.inputs.map((i) => value(i, out)),
       n,
@@ -111,8 +112,7 @@ export function eagerKernel(
     `@group(0) @binding(${reads.length}) var<storage, read_write> out: array<${elem(n)}>;`,
   );
   const code = [
-    WGSL_HELPERS,
-    LSE_HELPERS,
+    helperSource(helpers),
     ...decls,
     `@compute @workgroup_size(${wg})`,
     'fn main(@builtin(global_invocation_id) gid: vec3<u32>) {',

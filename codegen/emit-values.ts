@@ -1,10 +1,12 @@
 import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
+import type { WgslHelper } from '../src/ops/record.ts';
 import { OPS } from '../src/ops/registry.ts';
 import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
 import type { BindingSet } from './bindings.ts';
-import { isChunkScoped, uniformIndex, type ProgramLayout } from './layout.ts';
+import { accumulatorMonoid, isChunkScoped, uniformIndex, type ProgramLayout } from './layout.ts';
 import { emitScan } from './emit-scan.ts';
+import { fromComponents, reduction } from './reduce-wgsl.ts';
 import { fromWord, literal, toWord, wgslType } from './wgsl-values.ts';
 
 /** What every scope of one generated module shares. */
@@ -15,6 +17,8 @@ export interface EmitEnv {
   readonly bindings: BindingSet;
   /** Nodes this module computes itself rather than reading from where they are stored. */
   readonly local: ReadonlySet<number>;
+  /** The WGSL helpers of the op records rendered so far (the module includes these). */
+  readonly helpers: Set<WgslHelper>;
 }
 
 /**
@@ -187,16 +191,26 @@ export class Scope {
     return this.let(id, this.compute(n));
   }
 
-  /** Loads a stored value; logsumexp accumulators hold (max, Σ e^(x − max)) pairs. */
+  /** Loads a stored value; a reduction's accumulator holds its monoid's state, in planes, to finish. */
   private loadValue(b: PlanBuffer): string {
-    const n = this.env.fn.nodes[b.node] as Node;
-    if (b.role === 'accumulator' && n.op === 'logsumexp') {
-      const m = this.load(b);
-      const numel = b.dims.map((d) => this.size(d)).join(' * ') || '1u';
-      const s = this.load(b, `${numel} + `);
-      return `lse_finish_(${m}, ${s})`;
-    }
-    return this.load(b);
+    // A product's accumulator (dW += dzᵀ·X) holds plain f32 values.
+    const n = this.env.fn.nodes[b.node];
+    if (b.role !== 'accumulator' || OPS[n?.op ?? 'const'].kind !== 'reduction') return this.load(b);
+    const m = accumulatorMonoid(this.env.fn, b);
+    const r = reduction(m, b.dtype);
+    for (const h of r.helpers) this.env.helpers.add(h);
+    const numel = b.dims.map((d) => this.size(d)).join(' * ') || '1u';
+    const parts = Array.from({ length: r.width }, (_, k) =>
+      k === 0 ? this.load(b) : this.loadPlane(b, `${k === 1 ? '' : `${k}u * `}${numel} + `),
+    );
+    return r.finish(fromComponents(r, parts));
+  }
+
+  /** A further plane of an accumulator's state (always f32 words). */
+  private loadPlane(b: PlanBuffer, offsetWords: string): string {
+    const slot = `uw(${uniformIndex(this.env.layout, (w) => w.kind === 'slot' && w.buffer === b.name)}u)`;
+    const arena = this.env.bindings.use('arena', 'read', 'u32');
+    return `bitcast<f32>(${arena}[${slot} + ${offsetWords}${this.bufferIndex(b)}])`;
   }
 
   private compute(n: Node): string {
@@ -219,7 +233,9 @@ export class Scope {
       case 'cumsum':
         return emitScan(this, n);
       default: {
-        if (!rec.wgsl) throw new InternalError(`%${n.id} ${n.op} cannot be computed inline here`);
+        if (rec.kind !== 'elementwise')
+          throw new InternalError(`%${n.id} ${n.op} cannot be computed inline here`);
+        for (const h of rec.helpers) this.env.helpers.add(h);
         return rec.wgsl(
           n.inputs.map((i) => this.value(i)),
           n,
@@ -241,26 +257,3 @@ export function storedHome(plan: ChunkPlan, id: number): PlanBuffer | undefined 
   );
   return all.find((b) => b.role !== 'result') ?? all[0];
 }
-
-/** Helper for logsumexp accumulators. */
-export const LSE_HELPERS = /* wgsl */ `
-fn lse_finish_(m: f32, s: f32) -> f32 {
-  if (m == -inf_() || m == inf_() || isnan_(m)) { return m; }
-  return m + log(s);
-}
-// Online (max, sum) pairs: fold x into (m, s), and merge two pairs.
-fn lse_push_(acc: vec2<f32>, x: f32) -> vec2<f32> {
-  if (isnan_(x) || isnan_(acc.x)) { return vec2<f32>(nan_(), nan_()); }
-  if (x == -inf_()) { return acc; }
-  if (x > acc.x) { return vec2<f32>(x, select(acc.y * exp(acc.x - x), 0.0, acc.x == -inf_()) + 1.0); }
-  return vec2<f32>(acc.x, acc.y + exp(x - acc.x));
-}
-fn lse_merge_(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-  if (isnan_(a.x) || isnan_(b.x)) { return vec2<f32>(nan_(), nan_()); }
-  if (a.x == -inf_()) { return b; }
-  if (b.x == -inf_()) { return a; }
-  if (a.x == inf_() || b.x == inf_()) { return vec2<f32>(inf_(), 1.0); }
-  let m = max(a.x, b.x);
-  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
-}
-`;

@@ -2,15 +2,13 @@ import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
 import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
-import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
+import { Scope, type EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
 import { unflatten } from './coords.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
 import { reduction, treeReduce } from './reduce-wgsl.ts';
-import { WGSL_HELPERS } from './wgsl-helpers.ts';
-import { wgslType } from './wgsl-values.ts';
-
-const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
+import { helperSource } from './wgsl-helpers.ts';
+import { monoidOf } from '../src/ops/registry.ts';
 
 /**
  * One thread per element of a value without rows, written to `dest`: the epilogue's results
@@ -32,7 +30,14 @@ export function globalKernel(
   const stored = plan.buffers.some(
     (b) => b.node === id && b !== dest && b.role !== 'result' && b.role !== 'input',
   );
-  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set(stored ? [] : [id]) };
+  const env: EmitEnv = {
+    fn,
+    plan,
+    layout,
+    bindings,
+    local: new Set(stored ? [] : [id]),
+    helpers: new Set(),
+  };
   const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
   const size = (d: Dim) => U((w) => w.kind === 'dim' && w.dim === d);
   const unflat = (flat: string, dims: readonly Dim[], prefix: string) =>
@@ -42,13 +47,15 @@ export function globalKernel(
   const body: string[] = out.map((o) => o.line);
   let value: string;
   const count = dest.dims.map(size).join(' * ') || '1u';
-  const reduce = REDUCTIONS.has(n.op) && !stored;
-  if (reduce) {
+  const monoid = stored ? undefined : monoidOf(n.op);
+  const r = monoid && reduction(monoid, n.dtype);
+  const reduce = r !== undefined;
+  if (r) {
+    for (const h of r.helpers) env.helpers.add(h);
     // One workgroup per output element; its threads stride over the reduced elements and
     // meet in a tree (no thread loops over them all: llvmpipe stops a thread's loops after
     // 65,535 iterations in all).
     const axes = n.attrs.axes ?? [];
-    const r = reduction(n.op, wgslType(n.dtype));
     const red = unflat('j', axes, 'j_');
     const loop = scope.child(new Map(red.map(({ d }) => [d, `j_${d}`])));
     const x = loop.value(n.inputs[0] ?? -1);
@@ -71,10 +78,8 @@ export function globalKernel(
     body.push(...scope.lines, scope.store(dest, value));
     scope.lines.length = 0;
   }
-  const r = reduce ? reduction(n.op, wgslType(n.dtype)) : undefined;
   const code = [
-    WGSL_HELPERS,
-    LSE_HELPERS,
+    helperSource(env.helpers),
     bindings.declarations(Math.ceil(layout.uniform.length / 4)),
     ...(r ? [`var<workgroup> red: array<${r.type}, ${wg}>;`] : []),
     `@compute @workgroup_size(${wg})`,

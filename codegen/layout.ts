@@ -1,4 +1,7 @@
+import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { DType, Dim, IrFunction } from '../src/ir/types.ts';
+import type { Monoid } from '../src/ops/record.ts';
+import { OPS } from '../src/ops/registry.ts';
 import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
 
 /**
@@ -27,12 +30,12 @@ export type UniformWord =
 export interface ArenaSlot {
   readonly buffer: string;
   readonly words: SizeExpr;
-  /** Filled before the first sweep: accumulators with their reduction's identity (f32 bits). */
-  readonly init?: number;
-  /** logsumexp accumulators hold (max, sum of exp) pairs: the second half is initialised with this. */
-  readonly init2?: number;
-  /** The dtype of the words (`init` is written as this dtype: the identity of an i32 max is −2³¹). */
-  readonly dtype?: DType;
+  /**
+   * Filled before the first sweep: an accumulator's slot holds its monoid's state as
+   * `values.length` equal planes (logsumexp: the maxima, then the sums), plane k filled with
+   * `values[k]` written as `dtype` (the identity of an i32 max is −2³¹).
+   */
+  readonly init?: { readonly values: readonly number[]; readonly dtype: DType };
 }
 
 export interface ProgramLayout {
@@ -47,13 +50,6 @@ export function uniformIndex(l: ProgramLayout, pred: (w: UniformWord) => boolean
   return i;
 }
 
-const IDENTITY: Record<string, number> = {
-  sum: 0,
-  max: -Infinity,
-  min: Infinity,
-  logsumexp: -Infinity,
-};
-
 /** Lays out the uniform block and the arena of a plan. */
 export function programLayout(fn: IrFunction, plan: ChunkPlan): ProgramLayout {
   const uniform: UniformWord[] = [{ kind: 'chunkStart' }, { kind: 'chunkRows' }];
@@ -64,24 +60,27 @@ export function programLayout(fn: IrFunction, plan: ChunkPlan): ProgramLayout {
   for (const b of plan.buffers) {
     if (b.home !== 'arena') continue;
     uniform.push({ kind: 'slot', buffer: b.name });
-    const op = fn.nodes[b.node]?.op ?? '';
     const words = slotWords(b, plan);
     if (b.role === 'accumulator') {
-      const isInt = b.dtype === 'i32';
-      const init =
-        isInt && op === 'max'
-          ? -(2 ** 31)
-          : isInt && op === 'min'
-            ? 2 ** 31 - 1
-            : (IDENTITY[op] ?? 0);
-      slots.push(
-        op === 'logsumexp'
-          ? { buffer: b.name, words: { ...words, factor: 2 }, init, init2: 0 }
-          : { buffer: b.name, words, init, dtype: b.dtype },
-      );
+      const m = accumulatorMonoid(fn, b);
+      const dtype = m.width === 1 ? b.dtype : 'f32';
+      slots.push({
+        buffer: b.name,
+        words: m.width === 1 ? words : { ...words, factor: (words.factor ?? 1) * m.width },
+        init: { values: m.identity(b.dtype), dtype },
+      });
     } else slots.push({ buffer: b.name, words });
   }
   return { uniform, slots };
+}
+
+/** The monoid an accumulator folds with: its node's reduction record's. */
+export function accumulatorMonoid(fn: IrFunction, b: PlanBuffer): Monoid {
+  const n = fn.nodes[b.node];
+  const rec = n && OPS[n.op];
+  if (rec?.kind !== 'reduction')
+    throw new InternalError(`accumulator ${b.name} holds %${b.node}, which is not a reduction`);
+  return rec.monoid;
 }
 
 /** Whether a buffer holds one entry per row of the current chunk (else it is whole). */

@@ -1,72 +1,46 @@
-import { InternalError } from '../src/diagnostics/diagnostic.ts';
+import type { DType } from '../src/ir/types.ts';
+import type { Monoid, WgslHelper } from '../src/ops/record.ts';
+import { literal, wgslType } from './wgsl-values.ts';
 
-/** How one reduction accumulates in WGSL: its state type, identity, fold, merge and result. */
+/** A reduction's monoid rendered for one value type: state type, identity, fold, merge, result. */
 export interface ReductionWgsl {
   readonly type: string;
   readonly init: string;
+  readonly width: number;
   push(acc: string, x: string): string;
   merge(a: string, b: string): string;
   finish(acc: string): string;
+  readonly helpers: readonly WgslHelper[];
 }
 
-/**
- * sum, max, min and logsumexp. max/min propagate NaN (PyTorch's amax); logsumexp keeps an
- * online (max, Σ e^(x − max)) pair, so one pass suffices and logits of any magnitude are safe.
- */
-export function reduction(op: string, t: 'f32' | 'i32' | 'bool'): ReductionWgsl {
-  const isF = t === 'f32';
-  switch (op) {
-    case 'sum':
-      return {
-        type: t,
-        init: isF ? '0.0' : '0i',
-        push: (a, x) => `${a} + ${x}`,
-        merge: (a, b) => `${a} + ${b}`,
-        finish: (a) => a,
-      };
-    case 'max':
-      return isF
-        ? {
-            type: t,
-            init: '(-inf_())',
-            push: (a, x) => `maximum_(${a}, ${x})`,
-            merge: (a, b) => `maximum_(${a}, ${b})`,
-            finish: (a) => a,
-          }
-        : {
-            type: t,
-            init: '(-2147483647i - 1i)',
-            push: (a, x) => `max(${a}, ${x})`,
-            merge: (a, b) => `max(${a}, ${b})`,
-            finish: (a) => a,
-          };
-    case 'min':
-      return isF
-        ? {
-            type: t,
-            init: 'inf_()',
-            push: (a, x) => `minimum_(${a}, ${x})`,
-            merge: (a, b) => `minimum_(${a}, ${b})`,
-            finish: (a) => a,
-          }
-        : {
-            type: t,
-            init: '2147483647i',
-            push: (a, x) => `min(${a}, ${x})`,
-            merge: (a, b) => `min(${a}, ${b})`,
-            finish: (a) => a,
-          };
-    case 'logsumexp':
-      return {
-        type: 'vec2<f32>',
-        init: 'vec2<f32>(-inf_(), 0.0)',
-        push: (a, x) => `lse_push_(${a}, ${x})`,
-        merge: (a, b) => `lse_merge_(${a}, ${b})`,
-        finish: (a) => `lse_finish_(${a}.x, ${a}.y)`,
-      };
-    default:
-      throw new InternalError(`no WGSL reduction for ${op}`);
-  }
+/** The WGSL state of a monoid: the value itself, or `vec2<f32>` for a pair. */
+export function stateType(m: Monoid, d: DType): string {
+  return m.width === 1 ? wgslType(d) : `vec${m.width}<f32>`;
+}
+
+/** The WGSL of a reduction with monoid `m` whose result has dtype `d`. */
+export function reduction(m: Monoid, d: DType): ReductionWgsl {
+  const t = wgslType(d);
+  const id = m.identity(d).map((v) => literal(v, m.width === 1 ? d : 'f32'));
+  return {
+    type: stateType(m, d),
+    init: m.width === 1 ? (id[0] ?? '') : `vec${m.width}<f32>(${id.join(', ')})`,
+    width: m.width,
+    push: (a, x) => m.push(a, x, t),
+    merge: (a, b) => m.merge(a, b, t),
+    finish: (a) => m.finish(a, t),
+    helpers: m.helpers,
+  };
+}
+
+/** Component `k` of a state (lanes of a vector state). */
+export function component(r: ReductionWgsl, acc: string, k: number): string {
+  return r.width === 1 ? acc : `${acc}.${'xyzw'[k] ?? 'x'}`;
+}
+
+/** A state from its components. */
+export function fromComponents(r: ReductionWgsl, parts: readonly string[]): string {
+  return r.width === 1 ? (parts[0] ?? '') : `${r.type}(${parts.join(', ')})`;
 }
 
 /** A workgroup tree reduction of each thread's `acc` into `shared[0]` (wg a power of two). */

@@ -2,15 +2,13 @@ import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
 import type { ChunkPlan, Stage } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
-import { LSE_HELPERS, Scope, type EmitEnv } from './emit-values.ts';
+import { Scope, type EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
 import { unflatten } from './coords.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
 import { reduction, treeReduce } from './reduce-wgsl.ts';
-import { WGSL_HELPERS } from './wgsl-helpers.ts';
-import { wgslType } from './wgsl-values.ts';
-
-const ROW_REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
+import { helperSource } from './wgsl-helpers.ts';
+import { monoidOf } from '../src/ops/registry.ts';
 
 /** The non-row dim of a row value, if it has one. */
 function innerDim(n: Node, rows: readonly Dim[]): Dim | undefined {
@@ -34,19 +32,26 @@ export function rowKernel(
   wg: number,
 ): KernelModule {
   const bindings = new BindingSet(plan);
-  const env: EmitEnv = { fn, plan, layout, bindings, local: new Set(stage.nodes) };
+  const env: EmitEnv = {
+    fn,
+    plan,
+    layout,
+    bindings,
+    local: new Set(stage.nodes),
+    helpers: new Set(),
+  };
   const rows = plan.rows;
   const node = (id: number) => fn.nodes[id] as Node;
   const inStage = new Set(stage.nodes);
   const isRowReduction = (n: Node) => {
-    if (!ROW_REDUCTIONS.has(n.op)) return false;
+    if (!monoidOf(n.op)) return false;
     const x = node(n.inputs[0] ?? -1);
     const inner = innerDim(x, rows);
     return inner !== undefined && (n.attrs.axes ?? []).length === 1 && n.attrs.axes?.[0] === inner;
   };
   for (const id of stage.nodes) {
     const n = node(id);
-    if (ROW_REDUCTIONS.has(n.op) && !isRowReduction(n))
+    if (monoidOf(n.op) && !isRowReduction(n))
       throw new InternalError(`row stage holds a reduction %${id} that is not over its inner dim`);
   }
   // Levels: a reduction needs a loop after everything it reads.
@@ -95,9 +100,10 @@ export function rowKernel(
       const loop = row.child(new Map([[d, 'i']]));
       const reds = ids.map((id) => ({
         id,
-        r: reduction(node(id).op, wgslType(node(id).dtype)),
+        r: reduction(monoidOf(node(id).op) ?? noMonoid(id), node(id).dtype),
         v: `a${acc++}`,
       }));
+      for (const x of reds) for (const h of x.r.helpers) env.helpers.add(h);
       for (const x of reds) body.push(`var ${x.v} = ${x.r.init};`);
       for (const x of reds) {
         const v = loop.value(node(x.id).inputs[0] ?? -1);
@@ -150,8 +156,7 @@ export function rowKernel(
   }
 
   const code = [
-    WGSL_HELPERS,
-    LSE_HELPERS,
+    helperSource(env.helpers),
     bindings.declarations(Math.ceil(layout.uniform.length / 4)),
     ...shared,
     `@compute @workgroup_size(${wg})`,
@@ -165,4 +170,8 @@ export function rowKernel(
     '',
   ].join('\n');
   return { name, code, workgroupSize: wg, bindings: bindings.specs(), dispatch: { kind: 'rows' } };
+}
+
+function noMonoid(id: number): never {
+  throw new InternalError(`%${id} is not a reduction`);
 }

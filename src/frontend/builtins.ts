@@ -1,6 +1,8 @@
 import type { Attrs, DType, Op } from '../ir/types.ts';
 import type { Span } from '../diagnostics/source.ts';
 import { ERROR, type Arg, type Value } from './values.ts';
+import type { OpRecord } from '../ops/record.ts';
+import { OPS } from '../ops/registry.ts';
 
 /** How a built-in's operations are emitted; implemented by the expression elaborator. */
 export interface Lowering {
@@ -36,17 +38,6 @@ export interface Builtin {
   lower(l: Lowering, args: readonly Arg[], dims: readonly string[], span: Span): Value;
 }
 
-function unary(name: string, op: Op, doc: string): Builtin {
-  return {
-    name,
-    values: 1,
-    dims: 'none',
-    signature: `${name}(x)`,
-    doc,
-    lower: (l, args, _d, span) => l.apply(op, args, {}, span),
-  };
-}
-
 function elementwise(name: string, op: Op, arity: number, signature: string, doc: string): Builtin {
   return {
     name,
@@ -59,12 +50,12 @@ function elementwise(name: string, op: Op, arity: number, signature: string, doc
 }
 
 /** Reductions over the named dims; with none, over every dim of the value. */
-function reduction(name: string, op: Op, doc: string): Builtin {
+function reduction(name: string, op: Op, doc: string, signature?: string): Builtin {
   return {
     name,
     values: 1,
     dims: 'many',
-    signature: `${name}(x, d, ...)`,
+    signature: signature ?? `${name}(x, d, ...)`,
     doc,
     lower: (l, args, dims, span) => {
       const x = args[0];
@@ -109,51 +100,20 @@ function missingDim(l: Lowering, name: string, x: Arg, dims: readonly string[]):
   );
 }
 
+/**
+ * The built-ins that call one op record as they are, from the records' `surface`: adding
+ * such a primitive adds its built-in.
+ */
+function fromRecord(rec: OpRecord): Builtin | undefined {
+  const s = rec.surface;
+  if (!s) return undefined;
+  if (rec.kind === 'reduction') return reduction(s.name, rec.op, s.doc, s.signature);
+  const args = rec.arity === 1 ? 'x' : rec.arity === 2 ? 'a, b' : 'a, b, c';
+  return elementwise(s.name, rec.op, rec.arity, s.signature ?? `${s.name}(${args})`, s.doc);
+}
+
 const list: Builtin[] = [
-  unary('exp', 'exp', 'e^x'),
-  unary('log', 'log', 'natural logarithm'),
-  unary('log1p', 'log1p', 'log(1 + x), accurate near 0'),
-  unary('expm1', 'expm1', 'e^x − 1, accurate near 0'),
-  unary('sqrt', 'sqrt', 'square root'),
-  unary('rsqrt', 'rsqrt', '1 / sqrt(x)'),
-  unary('abs', 'abs', "|x|; abs'(0) = 0"),
-  unary('tanh', 'tanh', 'hyperbolic tangent'),
-  unary('sigmoid', 'sigmoid', '1 / (1 + e^−x)'),
-  unary('softplus', 'softplus', 'log(1 + e^x), without overflow'),
-  unary('relu', 'relu', "max(x, 0); relu'(0) = 0"),
-  unary('cos', 'cos', 'cosine (radians)'),
-  unary('sin', 'sin', 'sine (radians)'),
-  unary(
-    'detach',
-    'detach',
-    'x as a constant: no gradient flows back through it (a projc addition)',
-  ),
-  elementwise(
-    'maximum',
-    'maximum',
-    2,
-    'maximum(a, b)',
-    'elementwise max; ties split the gradient evenly',
-  ),
-  elementwise(
-    'minimum',
-    'minimum',
-    2,
-    'minimum(a, b)',
-    'elementwise min; ties split the gradient evenly',
-  ),
-  elementwise(
-    'clamp',
-    'clamp',
-    3,
-    'clamp(x, lo, hi)',
-    'min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi',
-  ),
-  elementwise('where', 'where', 3, 'where(c, a, b)', 'a where the bool c holds, else b'),
-  reduction('sum', 'sum', 'Σ over the dims'),
-  reduction('max', 'max', 'max over the dims; ties split the gradient evenly'),
-  reduction('min', 'min', 'min over the dims; ties split the gradient evenly'),
-  reduction('logsumexp', 'logsumexp', 'log Σ e^x over the dims, max-shifted'),
+  ...Object.values(OPS).flatMap((r) => fromRecord(r) ?? []),
   {
     name: 'mean',
     values: 1,

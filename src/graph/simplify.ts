@@ -24,11 +24,14 @@ export function simplify(
     n !== undefined && n.dtype === out.dtype && sameDims(n.dims, out.dims);
 
   // Constant folding of scalar elementwise ops.
-  const scalar = OPS[op].scalar;
+  const rec = OPS[op];
+  const scalar = rec.kind === 'elementwise' ? rec.scalar : undefined;
   if (scalar && ns.length > 0 && ns.every((n) => n.op === 'const')) {
     const v = scalar(...ns.map((n) => n.attrs.value ?? 0));
     return b.constant(out.dtype === 'i32' ? v | 0 : out.dtype === 'bool' ? +!!v : v, out.dtype);
   }
+  // A reduction over no dims is its operand (Σ, max, log Σ e^x of one element).
+  if (rec.kind === 'reduction' && x && (attrs.axes ?? []).length === 0 && same(x)) return x.id;
   switch (op) {
     case 'add':
       if (x && isConst(y, 0) && same(x)) return x.id;
@@ -60,11 +63,6 @@ export function simplify(
           [x.inputs[0] ?? x.id],
           attrs,
         );
-      break;
-    case 'sum':
-    case 'max':
-    case 'min':
-      if (x && (attrs.axes ?? []).length === 0 && same(x)) return x.id;
       break;
     case 'dot': {
       const seeThrough = ns.map((n) => (n.op === 'transpose' ? (n.inputs[0] ?? n.id) : n.id));

@@ -1,6 +1,7 @@
 import { elementwise } from './elementwise.ts';
 import type { Emit } from './record.ts';
 import { input } from './unary.ts';
+import { MAXIMUM, MINIMUM, POW } from './wgsl-helpers.ts';
 
 // `g` is the output cotangent; contributions have the output's dims and are summed back to
 // each operand's dims by autodiff.
@@ -60,6 +61,7 @@ export const div = elementwise({
 
 export const pow = elementwise({
   op: 'pow',
+  helpers: [POW],
   name: '**',
   doc: 'a ** b (floats only)',
   arity: 2,
@@ -99,6 +101,12 @@ function winnerShare(e: Emit, a: number, b: number, wins: 'gt' | 'lt'): number {
 
 export const maximum = elementwise({
   op: 'maximum',
+  helpers: [MAXIMUM],
+  surface: {
+    name: 'maximum',
+    doc: 'elementwise max; ties split the gradient evenly',
+    signature: 'maximum(a, b)',
+  },
   name: 'maximum',
   doc: 'elementwise max; NaN if either is NaN',
   arity: 2,
@@ -116,6 +124,12 @@ export const maximum = elementwise({
 
 export const minimum = elementwise({
   op: 'minimum',
+  helpers: [MINIMUM],
+  surface: {
+    name: 'minimum',
+    doc: 'elementwise min; ties split the gradient evenly',
+    signature: 'minimum(a, b)',
+  },
   name: 'minimum',
   doc: 'elementwise min; NaN if either is NaN',
   arity: 2,

@@ -1,7 +1,16 @@
 import { forEachIndex, makeTensor, stridesIn, type Tensor } from '../tensor/tensor.ts';
 import type { Attrs, Node, Op } from '../ir/types.ts';
 import { elementwiseInfer, type Domain } from './dtype-rules.ts';
-import type { EvalFn, InferResult, OpRecord, ValueType, VjpRule, WgslFn } from './record.ts';
+import type {
+  ElementwiseRecord,
+  EvalFn,
+  InferResult,
+  Surface,
+  ValueType,
+  VjpRule,
+  WgslFn,
+  WgslHelper,
+} from './record.ts';
 
 /**
  * Evaluates an elementwise op by broadcasting its operands by dim name; `fI32`, when given,
@@ -47,12 +56,17 @@ export interface ElementwiseSpec {
   /** The i32 version of `f`, when `f` in float64 followed by `| 0` is not exact. */
   readonly fI32?: (...xs: number[]) => number;
   readonly wgsl: WgslFn;
+  /** The WGSL helpers `wgsl` calls. */
+  readonly helpers?: readonly WgslHelper[];
   readonly vjp: VjpRule | 'none';
+  /** The built-in function of the language that calls this op, when there is one. */
+  readonly surface?: Surface;
 }
 
-export function elementwise(s: ElementwiseSpec): OpRecord {
+export function elementwise(s: ElementwiseSpec): ElementwiseRecord {
   const infer = s.infer ?? elementwiseInfer(s.name, s.domain, s.result ?? 'same');
   return {
+    kind: 'elementwise',
     op: s.op,
     doc: s.doc,
     arity: s.arity,
@@ -61,6 +75,8 @@ export function elementwise(s: ElementwiseSpec): OpRecord {
     vjp: s.vjp,
     scalar: s.f,
     wgsl: s.wgsl,
+    helpers: s.helpers ?? [],
+    ...(s.surface ? { surface: s.surface } : {}),
   };
 }
 

@@ -16,7 +16,7 @@ import {
   pow,
   sub,
 } from './binary.ts';
-import type { OpRecord } from './record.ts';
+import type { Monoid, OpRecord } from './record.ts';
 import { logsumexp, max, min, sum } from './reduce.ts';
 import { broadcast, constant, dot, gather, index, param, size, transpose } from './structural.ts';
 import { clamp, where } from './ternary.ts';
@@ -97,4 +97,10 @@ export const OPS: Readonly<Record<Op, OpRecord>> = {
 
 export function opRecord(op: Op): OpRecord {
   return OPS[op];
+}
+
+/** The monoid of a reduction op; undefined for every other family. */
+export function monoidOf(op: Op): Monoid | undefined {
+  const r = OPS[op];
+  return r.kind === 'reduction' ? r.monoid : undefined;
 }

@@ -27,6 +27,7 @@ function forEachLine(
 
 /** `shift(x, k, fill, d)[.., t, ..] = x[.., t + k, ..]`, or `fill` where t + k is outside d. */
 export const shift: OpRecord = {
+  kind: 'structural',
   op: 'shift',
   doc: 'x at position t + offset along `dim`; the fill (input 1, a scalar) outside it',
   arity: 2,
@@ -70,6 +71,7 @@ export const shift: OpRecord = {
 
 /** `cumsum(x, d)[t] = Σ_{s ≤ t} x[s]`; `reverse`: `Σ_{s ≥ t} x[s]` (a suffix sum). */
 export const cumsum: OpRecord = {
+  kind: 'structural',
   op: 'cumsum',
   doc: 'prefix sums along `dim` (suffix sums with `reverse`)',
   arity: 1,

@@ -16,6 +16,7 @@ const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((d) => b.includes(d));
 
 export const gather: OpRecord = {
+  kind: 'structural',
   op: 'gather',
   doc: 'gather(x, idx, d): x at position idx along d; 0 where idx is out of range; other dims broadcast by name',
   arity: 2,
@@ -73,6 +74,7 @@ export const gather: OpRecord = {
 };
 
 export const dot: OpRecord = {
+  kind: 'structural',
   op: 'dot',
   doc: 'dot(a, b) = Σ a·b over the dims not in the output (`@` contracts one dim)',
   arity: 2,
@@ -114,6 +116,7 @@ export const dot: OpRecord = {
 };
 
 export const broadcast: OpRecord = {
+  kind: 'structural',
   op: 'broadcast',
   doc: 'repeats a value along new dims (and reorders)',
   arity: 1,
@@ -130,6 +133,7 @@ export const broadcast: OpRecord = {
 };
 
 export const transpose: OpRecord = {
+  kind: 'structural',
   op: 'transpose',
   doc: 'reorders dims (`W.T`)',
   arity: 1,
@@ -145,6 +149,7 @@ export const transpose: OpRecord = {
 };
 
 export const param: OpRecord = {
+  kind: 'structural',
   op: 'param',
   doc: 'a kernel parameter (or a cotangent of the backward program)',
   arity: 0,
@@ -156,6 +161,7 @@ export const param: OpRecord = {
 };
 
 export const constant: OpRecord = {
+  kind: 'structural',
   op: 'const',
   doc: 'a scalar literal',
   arity: 0,
@@ -170,6 +176,7 @@ export const constant: OpRecord = {
 };
 
 export const size: OpRecord = {
+  kind: 'structural',
   op: 'size',
   doc: 'the number of elements spanned by `axes` (f32), e.g. the divisor of `mean`',
   arity: 0,
@@ -184,6 +191,7 @@ export const size: OpRecord = {
 };
 
 export const index: OpRecord = {
+  kind: 'structural',
   op: 'index',
   doc: 'index(d) = [0, 1, ..., size(d) - 1] (i32)',
   arity: 0,

@@ -2,9 +2,11 @@ import { broadcastDims, checkOperands } from './dtype-rules.ts';
 import { elementwise } from './elementwise.ts';
 import { ok } from './record.ts';
 import { input } from './unary.ts';
+import { CLAMP } from './wgsl-helpers.ts';
 
 export const where = elementwise({
   op: 'where',
+  surface: { name: 'where', doc: 'a where the bool c holds, else b', signature: 'where(c, a, b)' },
   name: 'where',
   doc: 'where(c, a, b): a where c is true, else b',
   arity: 3,
@@ -28,6 +30,12 @@ export const where = elementwise({
 
 export const clamp = elementwise({
   op: 'clamp',
+  helpers: [CLAMP],
+  surface: {
+    name: 'clamp',
+    doc: 'min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi',
+    signature: 'clamp(x, lo, hi)',
+  },
   name: 'clamp',
   doc: 'clamp(x, lo, hi) = min(max(x, lo), hi)',
   arity: 3,

@@ -6,6 +6,7 @@ import { input } from './unary.ts';
 
 export const cos = elementwise({
   op: 'cos',
+  surface: { name: 'cos', doc: 'cosine (radians)' },
   name: 'cos',
   doc: 'cosine (radians)',
   arity: 1,
@@ -18,6 +19,7 @@ export const cos = elementwise({
 
 export const sin = elementwise({
   op: 'sin',
+  surface: { name: 'sin', doc: 'sine (radians)' },
   name: 'sin',
   doc: 'sine (radians)',
   arity: 1,

@@ -2,6 +2,19 @@ import { isFloat } from '../ir/types.ts';
 import { castEval, castWgsl } from './cast-eval.ts';
 import { elementwise } from './elementwise.ts';
 import { fail, ok, type OpRecord } from './record.ts';
+import {
+  EXPM1,
+  LOG,
+  LOG1P,
+  RELU,
+  ROUND_BF16,
+  ROUND_F16,
+  SIGMOID,
+  SOFTPLUS,
+  SQRT,
+  TANH,
+  TRUNC_I32,
+} from './wgsl-helpers.ts';
 
 // Gradients follow PyTorch's conventions (spec §5). `g` is the output cotangent, `y` the
 // output node, `x` the input.
@@ -19,6 +32,7 @@ export const neg = elementwise({
 
 export const exp = elementwise({
   op: 'exp',
+  surface: { name: 'exp', doc: 'e^x' },
   name: 'exp',
   doc: 'e^x',
   arity: 1,
@@ -31,6 +45,8 @@ export const exp = elementwise({
 
 export const log = elementwise({
   op: 'log',
+  helpers: [LOG],
+  surface: { name: 'log', doc: 'natural logarithm' },
   name: 'log',
   doc: 'natural logarithm',
   arity: 1,
@@ -43,6 +59,8 @@ export const log = elementwise({
 
 export const log1p = elementwise({
   op: 'log1p',
+  helpers: [LOG1P],
+  surface: { name: 'log1p', doc: 'log(1 + x), accurate near 0' },
   name: 'log1p',
   doc: 'log(1 + x), accurate near 0',
   arity: 1,
@@ -55,6 +73,8 @@ export const log1p = elementwise({
 
 export const expm1 = elementwise({
   op: 'expm1',
+  helpers: [EXPM1],
+  surface: { name: 'expm1', doc: 'e^x − 1, accurate near 0' },
   name: 'expm1',
   doc: 'e^x - 1, accurate near 0',
   arity: 1,
@@ -67,6 +87,8 @@ export const expm1 = elementwise({
 
 export const sqrt = elementwise({
   op: 'sqrt',
+  helpers: [SQRT],
+  surface: { name: 'sqrt', doc: 'square root' },
   name: 'sqrt',
   doc: 'square root',
   arity: 1,
@@ -79,6 +101,8 @@ export const sqrt = elementwise({
 
 export const rsqrt = elementwise({
   op: 'rsqrt',
+  helpers: [SQRT],
+  surface: { name: 'rsqrt', doc: '1 / sqrt(x)' },
   name: 'rsqrt',
   doc: '1 / sqrt(x)',
   arity: 1,
@@ -97,6 +121,7 @@ export const rsqrt = elementwise({
 
 export const abs = elementwise({
   op: 'abs',
+  surface: { name: 'abs', doc: "|x|; abs'(0) = 0" },
   name: 'abs',
   doc: 'absolute value',
   arity: 1,
@@ -119,6 +144,8 @@ export const abs = elementwise({
 
 export const tanh = elementwise({
   op: 'tanh',
+  helpers: [TANH],
+  surface: { name: 'tanh', doc: 'hyperbolic tangent' },
   name: 'tanh',
   doc: 'hyperbolic tangent',
   arity: 1,
@@ -133,6 +160,8 @@ export const tanh = elementwise({
 
 export const sigmoid = elementwise({
   op: 'sigmoid',
+  helpers: [SIGMOID],
+  surface: { name: 'sigmoid', doc: '1 / (1 + e^−x)' },
   name: 'sigmoid',
   doc: '1 / (1 + e^-x)',
   arity: 1,
@@ -147,6 +176,8 @@ export const sigmoid = elementwise({
 
 export const softplus = elementwise({
   op: 'softplus',
+  helpers: [SOFTPLUS],
+  surface: { name: 'softplus', doc: 'log(1 + e^x), without overflow' },
   name: 'softplus',
   doc: 'log(1 + e^x), computed without overflow',
   arity: 1,
@@ -160,6 +191,8 @@ export const softplus = elementwise({
 
 export const relu = elementwise({
   op: 'relu',
+  helpers: [RELU],
+  surface: { name: 'relu', doc: "max(x, 0); relu'(0) = 0" },
   name: 'relu',
   doc: 'max(x, 0)',
   arity: 1,
@@ -185,6 +218,7 @@ export const not = elementwise({
 
 /** Casts between every pair of dtypes. Float casts round to the target's precision. */
 export const cast: OpRecord = {
+  kind: 'elementwise',
   op: 'cast',
   doc: 'dtype conversion (`f32(x)`, `i32(x)`, `bool(x)`, `bf16(x)`, `f16(x)`)',
   arity: 1,
@@ -195,6 +229,7 @@ export const cast: OpRecord = {
   },
   eval: castEval,
   wgsl: ([a = ''], n, [x]) => castWgsl(a, x?.dtype ?? 'f32', n.dtype),
+  helpers: [ROUND_BF16, ROUND_F16, TRUNC_I32],
   // Gradients pass through float→float casts only (spec §5) and stay f32.
   vjp: (e, n, g) => [isFloat(e.node(input(n, 0)).dtype) && isFloat(n.dtype) ? () => g : null],
 };
@@ -209,6 +244,10 @@ export function input(n: { inputs: readonly number[] }, i: number): number {
 /** A stop-gradient: the value of x, through which no gradient flows (PyTorch's `detach`). */
 export const detach = elementwise({
   op: 'detach',
+  surface: {
+    name: 'detach',
+    doc: 'x as a constant: no gradient flows back through it (a projc addition)',
+  },
   name: 'detach',
   doc: 'x, with no gradient flowing back through it',
   arity: 1,

@@ -9,8 +9,7 @@ import { rowDimsOf } from './rows.ts';
 import { sweepStages } from './stages.ts';
 import { assignSweeps } from './sweeps.ts';
 import type { ChunkPlan, PlanBuffer, Stage, Sweep } from './types.ts';
-
-const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
+import { monoidOf } from '../ops/registry.ts';
 
 export interface PlanRequest {
   /** The kernel as written (forward). */
@@ -75,7 +74,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     .filter(
       (n) =>
         ((classes.get(n.id) === 'post' || classes.get(n.id) === 'invariant') &&
-          REDUCTIONS.has(n.op)) ||
+          monoidOf(n.op) !== undefined) ||
         weights.has(n.id),
     )
     .map((n) => ({

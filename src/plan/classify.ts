@@ -4,8 +4,7 @@ import { nodeText } from '../ir/print.ts';
 import type { Dim, IrFunction, Node } from '../ir/types.ts';
 import { SCAN_HELP, scanOperandProblem } from './scan-operands.ts';
 import type { ValueClass } from './types.ts';
-
-const REDUCTIONS = new Set(['sum', 'max', 'min', 'logsumexp']);
+import { monoidOf } from '../ops/registry.ts';
 
 export function hasAll(dims: readonly Dim[], rows: readonly Dim[]): boolean {
   return rows.length > 0 && rows.every((r) => dims.includes(r));
@@ -91,7 +90,7 @@ export function classify(fn: IrFunction, rows: readonly Dim[]): Map<number, Valu
       cls.set(n.id, 'row');
       continue;
     }
-    if (rowInput && (REDUCTIONS.has(n.op) || n.op === 'dot')) {
+    if (rowInput && (monoidOf(n.op) !== undefined || n.op === 'dot')) {
       const x = ins.find((i) => hasAll(i.dims, rows)) as Node;
       const kept = rows.filter((r) => n.dims.includes(r));
       if (kept.some((d, i) => d !== rows[i]))

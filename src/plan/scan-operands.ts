@@ -21,7 +21,10 @@ export function scanOperandProblem(fn: IrFunction, n: Node): string | undefined 
     const x = fn.nodes[id];
     if (!x) continue;
     const inline =
-      STRUCTURAL.has(x.op) || x.op === 'shift' || x.op === 'cumsum' || OPS[x.op].wgsl !== undefined;
+      STRUCTURAL.has(x.op) ||
+      x.op === 'shift' ||
+      x.op === 'cumsum' ||
+      OPS[x.op].kind === 'elementwise';
     if (!inline)
       return x.op === 'dot'
         ? 'reads a value computed from a projection'

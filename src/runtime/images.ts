@@ -44,9 +44,9 @@ export function arenaImage(
       if (!t) throw new InternalError(`no input ${name} for the arena`);
       for (let i = 0; i < t.data.length; i++) words[off + i] = word(t.data[i] ?? 0, b.dtype);
     } else if (s.init !== undefined) {
-      const half = s.init2 !== undefined ? n / 2 : n;
-      words.fill(word(s.init, s.dtype ?? 'f32'), off, off + half);
-      if (s.init2 !== undefined) words.fill(f32Bits(s.init2), off + half, off + n);
+      const { values, dtype } = s.init;
+      const plane = n / values.length;
+      values.forEach((v, k) => words.fill(word(v, dtype), off + k * plane, off + (k + 1) * plane));
     }
   }
   return { words, offsets };
