@@ -66,7 +66,7 @@ export const pow = elementwise({
   doc: 'a ** b (floats only)',
   arity: 2,
   domain: 'float',
-  f: Math.pow,
+  f: powC,
   wgsl: ([a, b]) => `pow_(${a}, ${b})`,
   // PyTorch: ∂/∂a = b·a^(b-1), 0 where b = 0; ∂/∂b = y·log a, 0 where a = 0 and b ≥ 0.
   vjp: (e, n, g) => {
@@ -192,3 +192,13 @@ export const or = elementwise({
   wgsl: ([a, b]) => `(${a} || ${b})`,
   vjp: 'none',
 });
+
+/**
+ * C's pow (PyTorch's), which differs from `Math.pow` where JavaScript chose NaN:
+ * 1^y = 1 and (−1)^±inf = 1 for every y.
+ */
+export function powC(x: number, y: number): number {
+  if (x === 1 || y === 0) return 1;
+  if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
+  return Math.pow(x, y);
+}

@@ -3,7 +3,8 @@ import { makeTensor, type DimSizes, type Tensor } from '../tensor/tensor.ts';
 import { isFloat, type DType, type Node } from '../ir/types.ts';
 
 /**
- * Cast semantics (PyTorch's): float → i32 truncates toward zero (NaN → 0), anything → bool
+ * Cast semantics (PyTorch's): float → i32 truncates toward zero, saturating out of range
+ * (NaN → 0), anything → bool
  * is `!= 0`, bool → number is 0/1, float → bf16/f16 rounds to nearest even.
  */
 export function castEval(args: readonly Tensor[], node: Node, sizes: DimSizes): Tensor {
@@ -25,7 +26,8 @@ export function castFn(to: Node['dtype']): (x: number) => number {
     case 'f16':
       return roundToF16;
     case 'i32':
-      return (x) => (Number.isFinite(x) ? Math.trunc(x) | 0 : 0);
+      return (x) =>
+        Number.isNaN(x) ? 0 : Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), Math.trunc(x)));
     case 'bool':
       return (x) => (x !== 0 ? 1 : 0);
   }

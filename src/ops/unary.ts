@@ -197,7 +197,8 @@ export const relu = elementwise({
   doc: 'max(x, 0)',
   arity: 1,
   domain: 'numeric',
-  f: (x) => (x > 0 ? x : 0),
+  // NaN stays NaN (PyTorch's relu).
+  f: (x) => (Number.isNaN(x) || x > 0 ? x : 0),
   wgsl: ([a], n) => (n.dtype === 'i32' ? `max(${a}, 0i)` : `relu_(${a})`),
   // relu'(x) = [x > 0], so relu'(0) = 0
   vjp: (e, n, g) => [

@@ -42,32 +42,41 @@ export const SQRT = helper(
 export const LOG1P = helper(
   'log1p_',
   `
-// log(1 + x) = log(u) · x / (u − 1) with u = 1 + x rounded: exact to rounding near 0.
+// WGSL's log has an absolute (not relative) error bound near 1, so near 0 this uses
+// log(1 + x) = 2 atanh(s) = 2(s + s³/3 + s⁵/5 + ...) with s = x / (2 + x), |s| ≤ 1/7 here
+// (the terms to s¹¹ leave a relative error below 1e-10).
 fn log1p_(x: f32) -> f32 {
-  let u = 1.0 + x;
-  if (u == 1.0) { return x; }
-  if (u == inf_()) { return u; }
-  return log_(u) * (x / (u - 1.0));
+  if (abs(x) < 0.25) {
+    let s = x / (2.0 + x);
+    let q = s * s;
+    return 2.0 * s * (1.0 + q * (1.0 / 3.0 + q * (0.2 + q * (1.0 / 7.0 + q * (1.0 / 9.0 + q / 11.0)))));
+  }
+  return log_(1.0 + x);
 }`,
   [LOG],
 );
 export const EXPM1 = helper(
   'expm1_',
   `
-// e^x − 1 = (u − 1) · x / log(u) with u = e^x rounded.
+// Near 0, Taylor to x⁹/9! (relative error below 3e-10 for |x| < 0.5), where e^x − 1
+// would cancel; elsewhere e^x − 1 loses nothing.
 fn expm1_(x: f32) -> f32 {
-  let u = exp(x);
-  if (u == 1.0) { return x; }
-  let um1 = u - 1.0;
-  if (um1 == -1.0) { return -1.0; }
-  if (u == inf_()) { return u; }
-  return um1 * (x / log(u));
+  if (abs(x) < 0.5) {
+    return x * (1.0 + x / 2.0 * (1.0 + x / 3.0 * (1.0 + x / 4.0 * (1.0 + x / 5.0 * (1.0 + x / 6.0 * (1.0 + x / 7.0 * (1.0 + x / 8.0 * (1.0 + x / 9.0))))))));
+  }
+  return exp(x) - 1.0;
 }`,
 );
 export const TANH = helper(
   'tanh_',
   `
+// Near 0, tanh x = x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835 (relative error below 1e-8 for
+// |x| < 0.25), where (1 − e)/(1 + e) would cancel.
 fn tanh_(x: f32) -> f32 {
+  if (abs(x) < 0.25) {
+    let q = x * x;
+    return x * (1.0 + q * (-1.0 / 3.0 + q * (2.0 / 15.0 + q * (-17.0 / 315.0 + q * (62.0 / 2835.0)))));
+  }
   let e = exp(-2.0 * abs(x));
   let t = (1.0 - e) / (1.0 + e);
   return select(-t, t, x >= 0.0);
@@ -101,20 +110,32 @@ export const MINIMUM = helper(
 );
 export const CLAMP = helper(
   'clamp_',
-  'fn clamp_(x: f32, lo: f32, hi: f32) -> f32 { if (isnan_(x)) { return x; } return min(max(x, lo), hi); }',
+  // NaN in any operand gives NaN (PyTorch's clamp); WGSL's min/max leave NaN unspecified.
+  'fn clamp_(x: f32, lo: f32, hi: f32) -> f32 { if (isnan_(x) || isnan_(lo) || isnan_(hi)) { return nan_(); } return min(max(x, lo), hi); }',
 );
 export const POW = helper(
   'pow_',
   `
-// pow with C's conventions (as PyTorch): x^0 = 1, negative bases with integral exponents.
+// pow with C's conventions (as PyTorch): x^0 = 1^y = 1, (−1)^±inf = 1, infinite exponents
+// and bases by magnitude, signed zeros and negative bases with integral exponents.
 fn pow_(x: f32, y: f32) -> f32 {
-  if (y == 0.0) { return 1.0; }
+  if (y == 0.0 || x == 1.0) { return 1.0; }
   if (isnan_(x) || isnan_(y)) { return nan_(); }
-  if (x == 0.0) { return select(inf_(), 0.0, y > 0.0); }
-  if (x > 0.0) { return exp2(y * log2(x)); }
-  if (fract(y) != 0.0) { return nan_(); }
-  let r = exp2(y * log2(-x));
-  return select(r, -r, fract(y * 0.5) != 0.0);
+  let ax = abs(x);
+  if (abs(y) == inf_()) {
+    if (ax == 1.0) { return 1.0; }
+    return select(0.0, inf_(), (ax > 1.0) == (y > 0.0));
+  }
+  let odd = fract(y) == 0.0 && fract(y * 0.5) != 0.0;
+  let neg = (bitcast<u32>(x) >> 31u) == 1u;
+  var r: f32;
+  if (ax == 0.0) { r = select(inf_(), 0.0, y > 0.0); }
+  else if (ax == inf_()) { r = select(0.0, inf_(), y > 0.0); }
+  else {
+    if (neg && fract(y) != 0.0) { return nan_(); }
+    r = exp2(y * log2(ax));
+  }
+  return select(r, -r, neg && odd);
 }`,
 );
 export const ROUND_BF16 = helper(
@@ -134,8 +155,12 @@ export const ROUND_F16 = helper(
 export const TRUNC_I32 = helper(
   'trunc_i32_',
   `
-// Toward zero like PyTorch's .to(int32); NaN gives 0.
-fn trunc_i32_(x: f32) -> i32 { if (isnan_(x)) { return 0i; } return i32(clamp(trunc(x), -2147483648.0, 2147483520.0)); }`,
+// Toward zero like PyTorch's .to(int32), saturating out of range; NaN gives 0.
+fn trunc_i32_(x: f32) -> i32 {
+  if (isnan_(x)) { return 0i; }
+  if (x >= 2147483648.0) { return 2147483647i; }
+  return i32(max(trunc(x), -2147483648.0));
+}`,
 );
 export const LSE = helper(
   'lse_',
