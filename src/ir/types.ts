@@ -59,6 +59,7 @@ export type Op =
   | 'max'
   | 'min'
   | 'logsumexp'
+  | 'prod'
   // structure
   | 'gather'
   | 'shift'

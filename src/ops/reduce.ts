@@ -217,3 +217,39 @@ export const logsumexp = reductionRecord(
     },
   ],
 );
+
+const PROD: Monoid = {
+  width: 1,
+  identity: () => [1],
+  fold: (xs) => {
+    let p = 1;
+    for (const v of xs) p *= v;
+    return p;
+  },
+  push: (a, x) => `${a} * ${x}`,
+  merge: (a, b) => `${a} * ${b}`,
+  finish: (a) => a,
+  helpers: [],
+};
+
+export const prod = reductionRecord(
+  'prod',
+  PROD,
+  true,
+  'Π over `axes`',
+  { name: 'prod', doc: 'Π over the dims' },
+  // ∂y/∂x_i = Π_{j≠i} x_j: y / x_i where x_i ≠ 0; where x_i = 0, the product of the nonzero
+  // elements if x_i is the only zero, else 0 (no division by zero anywhere).
+  (e, n, g) => [
+    () => {
+      const x = input(n, 0);
+      const axes = n.attrs.axes ?? [];
+      const zero = e.constant(0);
+      const isZero = e.op('eq', [x, zero]);
+      const nonzero = e.op('prod', [e.op('where', [isZero, e.constant(1), x])], { axes });
+      const zeros = e.op('sum', [e.op('cast', [isZero], { to: 'f32' })], { axes });
+      const atZero = e.op('where', [e.op('eq', [zeros, e.constant(1)]), nonzero, zero]);
+      return e.op('mul', [g, e.op('where', [isZero, atZero, e.op('div', [n.id, x])])]);
+    },
+  ],
+);

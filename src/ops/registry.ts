@@ -17,7 +17,7 @@ import {
   sub,
 } from './binary.ts';
 import type { Monoid, OpRecord } from './record.ts';
-import { logsumexp, max, min, sum } from './reduce.ts';
+import { logsumexp, max, min, prod, sum } from './reduce.ts';
 import { broadcast, constant, dot, gather, index, param, size, transpose } from './structural.ts';
 import { clamp, where } from './ternary.ts';
 import { cos, sin } from './trig.ts';
@@ -87,6 +87,7 @@ export const OPS: Readonly<Record<Op, OpRecord>> = {
   max,
   min,
   logsumexp,
+  prod,
   gather,
   shift,
   cumsum,

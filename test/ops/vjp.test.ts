@@ -126,6 +126,7 @@ const ROWS: readonly Row[] = [
   reduce('min', ['K', 'N', 'V'], ['V']),
   reduce('logsumexp', ['N', 'V', 'K'], ['V']),
   reduce('logsumexp', ['N', 'V', 'K'], ['N', 'K']),
+  reduce('prod', ['N', 'V', 'K'], ['V']),
   {
     op: 'gather',
     label: 'gather(x[N, K, V], idx[K, N], V), some idx out of range',
