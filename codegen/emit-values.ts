@@ -113,7 +113,7 @@ export class Scope {
 
   /** Element index of a buffer at the current coordinates. */
   bufferIndex(b: PlanBuffer): string {
-    if (!isChunkScoped(b, this.env.plan)) return this.index(b.dims);
+    if (!isChunkScoped(b)) return this.index(b.dims);
     const inner = b.dims.filter((d) => !this.env.plan.rows.includes(d));
     const lr = this.localRow();
     return inner.length

@@ -2,19 +2,10 @@ import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { DType, Dim, IrFunction } from '../src/ir/types.ts';
 import type { Monoid } from '../src/ops/record.ts';
 import { OPS } from '../src/ops/registry.ts';
+import type { SizeExpr } from '../src/plan/size-expr.ts';
 import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
 
-/**
- * A size or offset as data: the product of the sizes of `dims`, times the chunk's first row
- * or its row count when flagged, times `factor`. The runtime evaluates it for the actual
- * dims and chunk; the manifest carries it as is.
- */
-export interface SizeExpr {
-  readonly dims: readonly Dim[];
-  readonly chunkStart?: boolean;
-  readonly chunkRows?: boolean;
-  readonly factor?: number;
-}
+export { evalSize, type SizeExpr } from '../src/plan/size-expr.ts';
 
 /** One u32 word of the uniform block shared by every module of a plan. */
 export type UniformWord =
@@ -60,7 +51,7 @@ export function programLayout(fn: IrFunction, plan: ChunkPlan): ProgramLayout {
   for (const b of plan.buffers) {
     if (b.home !== 'arena') continue;
     uniform.push({ kind: 'slot', buffer: b.name });
-    const words = slotWords(b, plan);
+    const words = slotWords(b);
     if (b.role === 'accumulator') {
       const m = accumulatorMonoid(fn, b);
       const dtype = m.width === 1 ? b.dtype : 'f32';
@@ -83,18 +74,14 @@ export function accumulatorMonoid(fn: IrFunction, b: PlanBuffer): Monoid {
   return rec.monoid;
 }
 
-/** Whether a buffer holds one entry per row of the current chunk (else it is whole). */
-export function isChunkScoped(b: PlanBuffer, plan: ChunkPlan): boolean {
-  return (
-    b.home === 'chunk' ||
-    (b.home === 'arena' && plan.classes.get(b.node) === 'row' && b.role !== 'input' && !b.allRows)
-  );
+/** Whether a buffer holds one entry per row of the current chunk (the plan says; else it is whole). */
+export function isChunkScoped(b: PlanBuffer): boolean {
+  return b.scope === 'chunk';
 }
 
-function slotWords(b: PlanBuffer, plan: ChunkPlan): SizeExpr {
-  if (isChunkScoped(b, plan))
-    return { dims: b.dims.filter((d) => !plan.rows.includes(d)), chunkRows: true };
-  return { dims: b.dims };
+/** Words of an arena slot: one per element (values are f32, i32 or bool words). */
+function slotWords(b: PlanBuffer): SizeExpr {
+  return b.elements;
 }
 
 /** Every dim the function mentions, declared ones first. */
@@ -105,16 +92,4 @@ export function allDims(fn: IrFunction): Dim[] {
       if (!out.includes(d)) out.push(d);
   }
   return out;
-}
-
-export function evalSize(
-  e: SizeExpr,
-  sizes: ReadonlyMap<Dim, number>,
-  chunk: { start: number; rows: number },
-): number {
-  let v = e.factor ?? 1;
-  for (const d of e.dims) v *= sizes.get(d) ?? 0;
-  if (e.chunkStart) v *= chunk.start;
-  if (e.chunkRows) v *= chunk.rows;
-  return v;
 }

@@ -70,7 +70,7 @@ export function matmulSpec(
   const hasAll = (node: Node, dims: readonly Dim[]) => dims.every((d) => node.dims.includes(d));
   const [aNode, bNode] =
     hasAll(x, mDims) && !(nDims.length && hasAll(x, nDims) && !hasAll(x, mDims)) ? [x, y] : [y, x];
-  const rowsLocal = (b: PlanBuffer) => isChunkScoped(b, plan);
+  const rowsLocal = (b: PlanBuffer) => isChunkScoped(b);
   const operand = (node: Node, outer: readonly Dim[], kRole: readonly Dim[]): OperandSpec => {
     const b = bufferFor(plan, node.id, root);
     const layout = rowsLocal(b) ? canonical(b.dims, rows) : b.dims;

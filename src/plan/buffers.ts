@@ -1,5 +1,5 @@
 import type { IrFunction, Node } from '../ir/types.ts';
-import type { PlanBuffer, Stage, Sweep, ValueClass } from './types.ts';
+import type { DraftBuffer, Stage, Sweep, ValueClass } from './types.ts';
 
 /**
  * Decides which values are materialized and where: what each row stage stores, the chunk
@@ -11,13 +11,13 @@ export function assignBuffers(
   sweeps: readonly Sweep[],
   results: ReadonlySet<number>,
   rows: readonly string[],
-): { buffers: PlanBuffer[]; sweeps: Sweep[] } {
+): { buffers: DraftBuffer[]; sweeps: Sweep[] } {
   const users: number[][] = fn.nodes.map(() => []);
   for (const n of fn.nodes) for (const i of n.inputs) users[i]?.push(n.id);
   const node = (id: number) => fn.nodes[id] as Node;
   const resultName = new Map(fn.results.map((r) => [r.node, r.name]));
-  const buffers = new Map<string, PlanBuffer>();
-  const add = (b: PlanBuffer) => {
+  const buffers = new Map<string, DraftBuffer>();
+  const add = (b: DraftBuffer) => {
     if (!buffers.has(b.name)) buffers.set(b.name, b);
   };
   const rowsOf = (n: Node) => n.dims;
@@ -158,7 +158,7 @@ export function assignBuffers(
 function aliasChunks(
   fn: IrFunction,
   sweeps: readonly Sweep[],
-  buffers: Map<string, PlanBuffer>,
+  buffers: Map<string, DraftBuffer>,
   users: number[][],
 ): void {
   for (const sw of sweeps) {

@@ -8,7 +8,7 @@ import { computedWeights } from './computed-weights.ts';
 import { rowDimsOf } from './rows.ts';
 import { sweepStages } from './stages.ts';
 import { assignSweeps } from './sweeps.ts';
-import type { ChunkPlan, PlanBuffer, Stage, Sweep } from './types.ts';
+import type { ChunkPlan, DraftBuffer, PlanBuffer, Stage, Sweep } from './types.ts';
 import { monoidOf } from '../ops/registry.ts';
 
 export interface PlanRequest {
@@ -121,9 +121,31 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     classes,
     sweeps: withStores,
     epilogue: [...new Set(epilogue)],
-    buffers,
+    buffers: buffers.map((b) => withScope(b, classes, rows)),
     globals,
   };
+}
+
+/**
+ * A buffer's scope and element count: chunk buffers, and arena slots of row values that are
+ * not inputs or pre-pass values, hold the current chunk's rows (rows first); the rest are
+ * whole. Codegen indexes, the arena is laid out and the runtime allocates from these.
+ */
+function withScope(
+  b: DraftBuffer,
+  classes: ReadonlyMap<number, string>,
+  rows: readonly Dim[],
+): PlanBuffer {
+  const chunk =
+    b.home === 'chunk' ||
+    (b.home === 'arena' && classes.get(b.node) === 'row' && b.role !== 'input' && !b.allRows);
+  return chunk
+    ? {
+        ...b,
+        scope: 'chunk',
+        elements: { dims: b.dims.filter((d) => !rows.includes(d)), chunkRows: true },
+      }
+    : { ...b, scope: 'whole', elements: { dims: b.dims } };
 }
 
 /**
@@ -132,8 +154,8 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
  */
 function markPrePasses(
   sweeps: readonly Sweep[],
-  buffers: PlanBuffer[],
-): { sweeps: Sweep[]; buffers: PlanBuffer[] } {
+  buffers: DraftBuffer[],
+): { sweeps: Sweep[]; buffers: DraftBuffer[] } {
   const storedIn = (sw: Sweep) => sw.stages.flatMap((st) => (st.kind === 'row' ? st.stores : []));
   const pre = (sw: Sweep) =>
     sw.stages.every((st) => st.kind !== 'matmul') &&

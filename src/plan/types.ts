@@ -1,4 +1,5 @@
 import type { DType, Dim } from '../ir/types.ts';
+import type { SizeExpr } from './size-expr.ts';
 
 /**
  * How a value of the joint graph is computed by the chunked schedule.
@@ -67,7 +68,17 @@ export interface PlanBuffer {
   readonly aliasOf?: string;
   /** A per-row value of a pre-pass: held for every row, not per chunk. */
   readonly allRows?: boolean;
+  /**
+   * `chunk`: one entry per row of the current chunk, rows first (chunk buffers, per-row
+   * partials and values in the arena); `whole`: every element, in `dims` order.
+   */
+  readonly scope: 'chunk' | 'whole';
+  /** Elements held: the inner dims times the chunk's rows, or every dim. */
+  readonly elements: SizeExpr;
 }
+
+/** A buffer as the passes build it, before its scope and size are derived. */
+export type DraftBuffer = Omit<PlanBuffer, 'scope' | 'elements'>;
 
 export interface ChunkPlan {
   readonly kernel: string;

@@ -82,11 +82,7 @@ export async function execute(
     ]);
     for (const b of p.plan.buffers) {
       if (b.home === 'arena' || b.aliasOf) continue;
-      const n = b.dims.reduce(
-        (s, d) => s * (b.home === 'chunk' && p.plan.rows.includes(d) ? 1 : (sizes.get(d) ?? 0)),
-        1,
-      );
-      const count = b.home === 'chunk' ? n * chunk.chunkRows : n;
+      const count = evalSize(b.elements, sizes, { start: 0, rows: chunk.chunkRows });
       // Buffers of their own may pass the binding limit (a 128K-vocab weight): products bind ranges.
       const buf = pool.create(b.name, count * elementBytes(b), storage, {
         rangedBinding: b.home === 'own',

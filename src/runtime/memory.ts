@@ -1,6 +1,6 @@
 import { UserError } from '../diagnostics/diagnostic.ts';
 import type { Program } from '../../codegen/program.ts';
-import { evalSize, isChunkScoped } from '../../codegen/layout.ts';
+import { evalSize } from '../plan/size-expr.ts';
 import type { Dim } from '../ir/types.ts';
 import type { PlanBuffer } from '../plan/types.ts';
 import { READBACK_SLICE_BYTES } from './readback.ts';
@@ -33,12 +33,9 @@ export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): Memory
   const one = { start: 0, rows: 1 };
   for (const b of p.plan.buffers) {
     if (b.aliasOf || b.home === 'arena') continue;
-    const n = b.dims.reduce(
-      (s, d) => s * (p.plan.rows.includes(d) && b.home === 'chunk' ? 1 : (sizes.get(d) ?? 0)),
-      1,
-    );
+    const n = evalSize(b.elements, sizes, one);
     const bytes = Math.ceil((n * elementBytes(b)) / 4) * 4;
-    if (b.home === 'chunk') {
+    if (b.scope === 'chunk') {
       perRow += bytes;
       largest = Math.max(largest, bytes);
     } else fixed += bytes;
@@ -46,7 +43,7 @@ export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): Memory
   for (const s of p.layout.slots) {
     const b = p.plan.buffers.find((x) => x.name === s.buffer);
     const words = evalSize(s.words, sizes, one);
-    if (b && isChunkScoped(b, p.plan)) perRow += 4 * words;
+    if (b?.scope === 'chunk') perRow += 4 * words;
     else fixed += 4 * words;
   }
   // Results are read back through a staging buffer while every other buffer is still live:
