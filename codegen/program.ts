@@ -73,8 +73,7 @@ export function generateProgram(
   const before = plan.globals.filter((g) => g.before === 0).map((g) => globalModule(g.node));
   const sweeps = plan.sweeps.map((sw) => {
     const chunk: ChunkStep[] = sw.stages.map((st, k) => {
-      if (st.kind === 'matmul')
-        return { kind: 'matmul', spec: matmulSpec(fn, plan, st.node, root) };
+      if (st.kind === 'matmul') return { kind: 'matmul', spec: matmulSpec(fn, plan, st, root) };
       const name = `sweep${sw.index}_${st.kind}${k}`;
       modules.push(
         st.kind === 'row'

@@ -10,6 +10,7 @@ import { sweepStages } from './stages.ts';
 import { assignSweeps } from './sweeps.ts';
 import type { ChunkPlan, DraftBuffer, PlanBuffer, Stage, Sweep } from './types.ts';
 import { monoidOf } from '../ops/registry.ts';
+import { checkProductLayout, storageLayout } from './products.ts';
 
 export interface PlanRequest {
   /** The kernel as written (forward). */
@@ -60,7 +61,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
       .filter(([, w]) => w === s)
       .map(([id]) => id)
       .sort((x, y) => x - y);
-    const { stages } = sweepStages(fn, classes, rowIds, carried);
+    const { stages } = sweepStages(fn, classes, rowIds, carried, rows);
     allStages.push(stages);
     const projections = stages.filter(
       (st) => st.kind === 'matmul' && readsWeight(fn, st.node, rows, weights),
@@ -115,15 +116,35 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
         result: r.name,
       });
   }
+  const scoped = buffers.map((b) => withScope(b, classes, rows));
+  checkProducts(fn, withStores, scoped, rows);
   return {
     kernel: fn.name,
     rows,
     classes,
     sweeps: withStores,
     epilogue: [...new Set(epilogue)],
-    buffers: buffers.map((b) => withScope(b, classes, rows)),
+    buffers: scoped,
     globals,
   };
+}
+
+/** Every product reads and writes its operands with one stride per role (else P0302). */
+function checkProducts(
+  fn: IrFunction,
+  sweeps: readonly Sweep[],
+  buffers: readonly PlanBuffer[],
+  rows: readonly Dim[],
+): void {
+  const layoutOf = (id: number): readonly Dim[] => {
+    const b =
+      buffers.find((x) => x.node === id && x.home === 'own' && x.role === 'input') ??
+      buffers.find((x) => x.node === id && x.home !== 'arena' && x.role !== 'input');
+    return b ? storageLayout(b, b.scope === 'chunk', rows) : (fn.nodes[id]?.dims ?? []);
+  };
+  for (const sw of sweeps)
+    for (const st of sw.stages)
+      if (st.kind === 'matmul') checkProductLayout(fn, st.node, st.roles, layoutOf);
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { IrFunction } from '../ir/types.ts';
+import type { Dim, IrFunction } from '../ir/types.ts';
+import { productRoles } from './products.ts';
 import type { Stage, ValueClass } from './types.ts';
 
 /**
@@ -12,6 +13,7 @@ export function sweepStages(
   cls: ReadonlyMap<number, ValueClass>,
   rowIds: readonly number[],
   carriedIds: readonly number[],
+  rows: readonly Dim[],
 ): { stages: Stage[]; level: Map<number, number> } {
   const inSweep = new Set([...rowIds, ...carriedIds]);
   const level = new Map<number, number>();
@@ -47,7 +49,8 @@ export function sweepStages(
     const rowNodes = rowIds.filter((id) => level.get(id) === L && !isDot(id));
     if (rowNodes.length) stages.push({ kind: 'row', nodes: rowNodes, stores: [] });
     for (const id of [...rowIds, ...carriedIds].sort((a, b) => a - b))
-      if (level.get(id) === L && isDot(id)) stages.push({ kind: 'matmul', node: id });
+      if (level.get(id) === L && isDot(id))
+        stages.push({ kind: 'matmul', node: id, roles: productRoles(fn, cls, rows, id) });
   }
   for (const id of carriedIds) if (!isDot(id)) stages.push({ kind: 'carry', node: id });
   return { stages, level };

@@ -14,10 +14,25 @@ import type { SizeExpr } from './size-expr.ts';
  */
 export type ValueClass = 'input' | 'invariant' | 'row' | 'carried' | 'post';
 
+/**
+ * The roles of a product of the chunk loop as the strided matmul
+ * `C[m, n] (+)= Σ_k A(m, k)·B(k, n)`: which operand is A and which B, and the dims of m, n and
+ * k. A row product (z = Xc·Wᵀ, dXc = dz·W) has the chunk's rows as m and the contracted dims
+ * as k; a carried one (dW += dzᵀ·Xc) contracts the rows (k), each chunk adding to C.
+ */
+export interface ProductRoles {
+  readonly a: number;
+  readonly b: number;
+  readonly m: readonly Dim[];
+  readonly n: readonly Dim[];
+  readonly k: readonly Dim[];
+  readonly accumulate: boolean;
+}
+
 /** One step of the work done for each chunk of rows, in order. */
 export type Stage =
   /** A projection-shaped product: `dot` over the chunk (`z = Xc·Wᵀ`, `dXc = dz·W`, or `dW += dzᵀ·Xc`). */
-  | { readonly kind: 'matmul'; readonly node: number }
+  | { readonly kind: 'matmul'; readonly node: number; readonly roles: ProductRoles }
   /**
    * A fused row kernel: one workgroup per row computes `nodes` (row values) with loops over
    * their inner dims and workgroup reductions, and writes the `stores`.
