@@ -1,4 +1,6 @@
+import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { IrFunction } from '../src/ir/types.ts';
+import { PORTABLE_COMPUTE_LIMITS } from '../src/plan/device-limits.ts';
 import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
 import { carryKernel } from './carry-kernel.ts';
@@ -6,7 +8,22 @@ import { globalKernel } from './global-kernel.ts';
 import type { KernelModule } from './kernel-module.ts';
 import { programLayout, type ProgramLayout } from './layout.ts';
 import { matmulSpec, type MatmulSpec } from './matmul-spec.ts';
+import {
+  defaultMatmulTiles,
+  matmulWgsl,
+  type MatmulConfig,
+  type MatmulOperandDtype,
+  type MatmulTileLimits,
+  type MatmulTiles,
+} from './matmul.ts';
 import { rowKernel } from './row-kernel.ts';
+
+/** One generated matmul module: `matmul_<a>_<b>_<acc|set>` for its operand dtypes. */
+export interface MatmulVariant {
+  readonly name: string;
+  readonly config: MatmulConfig;
+  readonly code: string;
+}
 
 /** One step of the work for each chunk: a generated module, or a product. */
 export type ChunkStep =
@@ -32,11 +49,19 @@ export interface Program {
   }[];
   /** Kernels writing the results that no sweep writes. */
   readonly epilogue: readonly string[];
+  /**
+   * The products' modules: tiles chosen against the limits the program was generated for,
+   * and every variant the schedule runs (with the accumulating one of each operand pair, which
+   * continues a product whose K is split over several dispatches).
+   */
+  readonly matmul: { readonly tiles: MatmulTiles; readonly variants: readonly MatmulVariant[] };
 }
 
 export interface CodegenOptions {
   /** Threads per workgroup of row, carry and global kernels (a power of two). */
   readonly workgroupSize?: number;
+  /** The device limits the matmul tiles must fit; default WebGPU's guaranteed ones. */
+  readonly limits?: MatmulTileLimits;
 }
 
 /** Generates every module of a plan. */
@@ -104,5 +129,48 @@ export function generateProgram(
       );
       return name;
     });
-  return { fn, plan, layout, modules, before, sweeps, epilogue };
+  const tiles = defaultMatmulTiles(opts.limits ?? PORTABLE_COMPUTE_LIMITS);
+  const variants = new Map<string, MatmulVariant>();
+  const variant = (aDtype: MatmulOperandDtype, bDtype: MatmulOperandDtype, accumulate: boolean) => {
+    const config: MatmulConfig = { aDtype, bDtype, accumulate, tiles };
+    const name = matmulVariantName(config);
+    if (!variants.has(name)) variants.set(name, { name, config, code: matmulWgsl(config) });
+  };
+  for (const sw of sweeps)
+    for (const st of sw.chunk)
+      if (st.kind === 'matmul') {
+        const [a, b] = [operandDtype(st.spec.a.dtype), operandDtype(st.spec.b.dtype)];
+        variant(a, b, st.spec.accumulate);
+        variant(a, b, true);
+      }
+  return {
+    fn,
+    plan,
+    layout,
+    modules,
+    before,
+    sweeps,
+    epilogue,
+    matmul: { tiles, variants: [...variants.values()] },
+  };
+}
+
+/** The module name of a matmul variant (tiles are the program's, so they are left out). */
+export function matmulVariantName(c: Omit<MatmulConfig, 'tiles'>): string {
+  return `matmul_${c.aDtype}_${c.bDtype}_${c.accumulate ? 'acc' : 'set'}`;
+}
+
+/** Products read 16-bit storage as such; everything else they read is f32. */
+function operandDtype(d: string): MatmulOperandDtype {
+  return d === 'bf16' || d === 'f16' ? d : 'f32';
+}
+
+/** The program's code for a matmul variant (the runtime asks for nothing else). */
+export function programMatmulSource(p: Program): (c: MatmulConfig) => string {
+  return (c) => {
+    const v = p.matmul.variants.find((x) => x.name === matmulVariantName(c));
+    if (!v || JSON.stringify(v.config.tiles) !== JSON.stringify(c.tiles))
+      throw new InternalError(`the program has no module ${matmulVariantName(c)} for these tiles`);
+    return v.code;
+  };
 }

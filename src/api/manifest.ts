@@ -1,15 +1,92 @@
+import type { ArenaSlot, SizeExpr, UniformWord } from '../../codegen/layout.ts';
+import type { MatmulOperandDtype, MatmulTiles } from '../../codegen/matmul.ts';
+import type { MatmulSpec } from '../../codegen/matmul-spec.ts';
+import type { BindingSpec } from '../../codegen/bindings.ts';
+import type { Dispatch } from '../../codegen/kernel-module.ts';
 import type { Program } from '../../codegen/program.ts';
 import { nodeText } from '../ir/print.ts';
+import type { DType, Dim } from '../ir/types.ts';
+import type { Home, PlanBuffer } from '../plan/types.ts';
+
+/** The schema version; bumped whenever a field changes meaning or shape. */
+export const MANIFEST_FORMAT = 'projc-manifest/2';
 
 /**
- * The manifest of `projc compile`: everything another runtime needs to run the program
- * besides the WGSL files: the uniform and arena layout, each module's bindings and
- * dispatch, every buffer with its dims and dtype, and the schedule. Sizes are SizeExprs:
- * products of dim sizes, times the chunk's first row or row count when flagged.
+ * The manifest of `projc compile`: the Program as data, for another runtime: the uniform and
+ * arena layout, every buffer with its scope and element count, each generated module's
+ * bindings and dispatch, the products' modules and tiles, and the schedule. Sizes are
+ * SizeExprs: products of dim sizes, times the chunk's first row or row count when flagged.
  */
-export function manifest(p: Program): Record<string, unknown> {
+export interface Manifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly kernel: string;
+  readonly params: readonly {
+    readonly name: string;
+    readonly dtype: DType;
+    readonly dims: readonly Dim[];
+    readonly default?: number;
+  }[];
+  readonly results: readonly {
+    readonly name: string;
+    readonly dtype: DType;
+    readonly dims: readonly Dim[];
+    readonly buffer: string;
+  }[];
+  readonly rows: readonly Dim[];
+  readonly uniform: readonly UniformWord[];
+  readonly arena: readonly ArenaSlot[];
+  readonly buffers: readonly {
+    readonly name: string;
+    readonly home: Home;
+    readonly role: PlanBuffer['role'];
+    readonly dtype: DType;
+    readonly dims: readonly Dim[];
+    readonly scope: PlanBuffer['scope'];
+    readonly elements: SizeExpr;
+    readonly storage: string;
+    readonly aliasOf?: string;
+    readonly value: string;
+  }[];
+  readonly modules: readonly {
+    readonly name: string;
+    readonly file: string;
+    readonly workgroupSize: number;
+    readonly bindings: readonly BindingSpec[];
+    readonly dispatch: Dispatch;
+  }[];
+  readonly matmul: {
+    readonly contract: string;
+    /** Dispatch ⌈N / tileN⌉ × ⌈M / tileM⌉ workgroups. */
+    readonly tiles: MatmulTiles;
+    readonly modules: readonly {
+      readonly name: string;
+      readonly file: string;
+      readonly aDtype: MatmulOperandDtype;
+      readonly bDtype: MatmulOperandDtype;
+      readonly accumulate: boolean;
+    }[];
+  };
+  readonly schedule: {
+    readonly before: readonly string[];
+    readonly sweeps: readonly {
+      readonly index: number;
+      readonly forEachChunk: readonly (
+        { readonly kernel: string } | { readonly matmul: MatmulSpec }
+      )[];
+      readonly after: readonly string[];
+    }[];
+    readonly epilogue: readonly string[];
+  };
+}
+
+export function manifest(p: Program): Manifest {
+  const node = (id: number) => {
+    const n = p.fn.nodes[id];
+    if (!n) throw new Error(`no node %${id}`);
+    return n;
+  };
   return {
-    format: 'projc-manifest/1',
+    format: MANIFEST_FORMAT,
     kernel: p.fn.name,
     params: p.fn.params.map((q) => ({
       name: q.name,
@@ -19,9 +96,9 @@ export function manifest(p: Program): Record<string, unknown> {
     })),
     results: p.fn.results.map((r) => ({
       name: r.name,
-      dtype: p.fn.nodes[r.node]?.dtype,
-      dims: p.fn.nodes[r.node]?.dims,
-      buffer: p.plan.buffers.find((b) => b.result === r.name && b.home === 'own')?.name,
+      dtype: node(r.node).dtype,
+      dims: node(r.node).dims,
+      buffer: p.plan.buffers.find((b) => b.result === r.name && b.home === 'own')?.name ?? '',
     })),
     rows: p.plan.rows,
     uniform: p.layout.uniform,
@@ -32,6 +109,8 @@ export function manifest(p: Program): Record<string, unknown> {
       role: b.role,
       dtype: b.dtype,
       dims: b.dims,
+      scope: b.scope,
+      elements: b.elements,
       storage:
         b.home === 'own' && b.role === 'input' && (b.dtype === 'bf16' || b.dtype === 'f16')
           ? `${b.dtype} packed two per u32`
@@ -39,8 +118,7 @@ export function manifest(p: Program): Record<string, unknown> {
             ? 'u32 words'
             : 'f32/i32/u32 per element',
       ...(b.aliasOf ? { aliasOf: b.aliasOf } : {}),
-      ...(b.home === 'chunk' ? { rowsPerChunk: true } : {}),
-      value: nodeText(p.fn.nodes[b.node]!),
+      value: nodeText(node(b.node)),
     })),
     modules: p.modules.map((m) => ({
       name: m.name,
@@ -49,6 +127,18 @@ export function manifest(p: Program): Record<string, unknown> {
       bindings: m.bindings,
       dispatch: m.dispatch,
     })),
+    matmul: {
+      contract:
+        'C[m,n] (+)= sum_k A[offA + m*sAm + k*sAk] * B[offB + k*sBk + n*sBn], C at offC + m*sCm + n*sCn',
+      tiles: p.matmul.tiles,
+      modules: p.matmul.variants.map((v) => ({
+        name: v.name,
+        file: `${v.name}.wgsl`,
+        aDtype: v.config.aDtype,
+        bDtype: v.config.bDtype,
+        accumulate: v.config.accumulate,
+      })),
+    },
     schedule: {
       before: p.before,
       sweeps: p.sweeps.map((s) => ({
@@ -60,7 +150,5 @@ export function manifest(p: Program): Record<string, unknown> {
       })),
       epilogue: p.epilogue,
     },
-    matmulKernel:
-      'matmul_<a>_<b>_<acc|set>.wgsl: C[m,n] (+)= sum_k A[offA + m*sAm + k*sAk] * B[offB + k*sBk + n*sBn], C at offC + m*sCm + n*sCn',
   };
 }

@@ -2,7 +2,7 @@ import type { KernelModule } from '../../codegen/kernel-module.ts';
 import { GRID_X } from '../../codegen/kernel-module.ts';
 import { evalSize } from '../../codegen/layout.ts';
 import type { MatmulSpec } from '../../codegen/matmul-spec.ts';
-import type { Program } from '../../codegen/program.ts';
+import { programMatmulSource, type Program } from '../../codegen/program.ts';
 import { packForUpload } from '../../codegen/storage.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
 import type { DimSizes, Tensor } from '../tensor/tensor.ts';
@@ -64,7 +64,11 @@ export async function execute(
   const chunk = chooseChunkRows(memoryModel(p, sizes), limits, opts);
   const total = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
   const pool = new BufferPool(device, limits);
-  const runner = new MatmulRunner(device, { pool });
+  const runner = new MatmulRunner(device, {
+    pool,
+    tiles: p.matmul.tiles,
+    source: programMatmulSource(p),
+  });
   try {
     const arena = arenaImage(p, sizes, chunk.chunkRows, inputs);
     const uni = uniformImage(p, sizes, arena.offsets, inputs);

@@ -1,5 +1,5 @@
 // Records the generic strided matmul of codegen/matmul.ts into a command encoder: picks or
-// builds the pipeline for the dtypes, writes the sizes/offsets/strides uniform, binds each
+// builds the pipeline for the dtypes from the WGSL it is given, writes the sizes/offsets/strides uniform, binds each
 // operand (the range it reads when the buffer passes the binding limit), and splits a grid
 // wider than maxComputeWorkgroupsPerDimension into several dispatches.
 import {
@@ -8,7 +8,6 @@ import {
   MATMUL_UNIFORM_FIELDS,
   matmulKey,
   matmulTilesProblem,
-  matmulWgsl,
   type MatmulConfig,
   type MatmulOperandDtype,
   type MatmulTiles,
@@ -44,6 +43,11 @@ export interface MatmulArgs {
 }
 
 export interface MatmulRunnerOptions {
+  /**
+   * The WGSL of each variant the runner is asked for: a program's generated modules (the
+   * runtime generates no code), or codegen's `matmulWgsl` for standalone use.
+   */
+  source: (config: MatmulConfig) => string;
   /** Tracks the uniform buffers; default a new pool over the device. */
   pool?: BufferPool;
   /** Default `defaultMatmulTiles(device.limits)`. */
@@ -108,14 +112,16 @@ export class MatmulRunner {
   private readonly layout: GPUBindGroupLayout;
   private readonly pipelineLayout: GPUPipelineLayout;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly source: (config: MatmulConfig) => string;
   private readonly uniforms: UniformRing;
   // The last bind group made for each uniform slot: a chunk loop rebinds the same buffers.
   private readonly bindGroups: { key: Binding[]; group: GPUBindGroup }[] = [];
 
   constructor(
     readonly device: GPUDevice,
-    opts: MatmulRunnerOptions = {},
+    opts: MatmulRunnerOptions,
   ) {
+    this.source = opts.source;
     this.pool = opts.pool ?? new BufferPool(device);
     this.tiles = opts.tiles ?? defaultMatmulTiles(device.limits);
     const problem = matmulTilesProblem(this.tiles, device.limits);
@@ -234,7 +240,7 @@ export class MatmulRunner {
     const key = matmulKey(config);
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
-      const module = this.device.createShaderModule({ label: key, code: matmulWgsl(config) });
+      const module = this.device.createShaderModule({ label: key, code: this.source(config) });
       pipeline = this.device.createComputePipeline({
         label: key,
         layout: this.pipelineLayout,

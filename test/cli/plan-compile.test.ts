@@ -100,11 +100,19 @@ describe('projc compile', () => {
     const r = await projc('compile', CE, '--grad', 'X,W', '--out', out);
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(m.format).toBe('projc-manifest/1');
+    expect(m.format).toBe('projc-manifest/2');
     expect(m.kernel).toBe('cross_entropy');
     expect(m.results.map((x: { name: string }) => x.name)).toEqual(['out', 'grad.X', 'grad.W']);
     expect(m.schedule.sweeps).toHaveLength(2);
-    for (const mod of m.modules) expect(existsSync(join(out, mod.file))).toBe(true);
+    for (const mod of [...m.modules, ...m.matmul.modules])
+      expect(existsSync(join(out, mod.file))).toBe(true);
+    // Every product of the schedule has its module (and the accumulating one for K splits).
+    expect(m.matmul.modules.map((x: { name: string }) => x.name)).toEqual([
+      'matmul_bf16_bf16_set',
+      'matmul_bf16_bf16_acc',
+      'matmul_f32_bf16_set',
+      'matmul_f32_bf16_acc',
+    ]);
     const files = readdirSync(out).filter((f) => f.endsWith('.wgsl'));
     expect(files.some((f) => f.startsWith('matmul_'))).toBe(true);
     for (const f of files) {

@@ -33,7 +33,7 @@ let maxError = 0;
 beforeAll(async () => {
   gpu = await acquireDevice();
   pool = new BufferPool(gpu.device);
-  runner = new MatmulRunner(gpu.device, { pool });
+  runner = new MatmulRunner(gpu.device, { pool, source: matmulWgsl });
 });
 
 afterAll(() => {
@@ -285,7 +285,10 @@ describe('matmul on the device', () => {
       [65, 7, 3],
       [3, 5, 0], // K = 0: C = 0
     ] as const;
-    for (const r of [runner, new MatmulRunner(gpu.device, { pool, tiles: SMALL_TILES })]) {
+    for (const r of [
+      runner,
+      new MatmulRunner(gpu.device, { pool, tiles: SMALL_TILES, source: matmulWgsl }),
+    ]) {
       for (const [M, N, K] of sizes) {
         const { got, want } = await check(
           'f16',
@@ -307,11 +310,12 @@ describe('matmul on the device', () => {
 
   it('gives identical results when the grid is split into 2×2-workgroup dispatches', async () => {
     const [M, N, K] = [37, 45, 20]; // 5 × 3 tiles of 8 × 16 → 3 × 2 pieces
-    const whole = new MatmulRunner(gpu.device, { pool, tiles: SMALL_TILES });
+    const whole = new MatmulRunner(gpu.device, { pool, tiles: SMALL_TILES, source: matmulWgsl });
     const split = new MatmulRunner(gpu.device, {
       pool,
       tiles: SMALL_TILES,
       maxWorkgroupsPerDimension: 2,
+      source: matmulWgsl,
     });
     const a = operand('bf16', M * K, 7);
     const b = operand('f32', K * N, 8);
@@ -361,7 +365,7 @@ describe('matmul on the device', () => {
     // A pool that believes the binding limit is 1 KiB; W [128, 8] bf16 is 2 KiB.
     const limits = { maxBufferSize: 2 ** 20, maxStorageBufferBindingSize: 1024 };
     const small = new BufferPool(gpu.device, limits);
-    const r = new MatmulRunner(gpu.device, { pool: small, tiles: SMALL_TILES });
+    const r = new MatmulRunner(gpu.device, { pool: small, tiles: SMALL_TILES, source: matmulWgsl });
     const [Vw, Hw, rows] = [128, 8, 5];
     const x = operand('f32', rows * Hw, 10, small);
     expect(() => small.create('W', Vw * Hw * 2, STORAGE)).toThrow(BufferLimitError);

@@ -3,6 +3,7 @@
 // shader invocation may loop over on llvmpipe (Mesa stops every invocation's loops after
 // 65535 iterations in all, silently), which the matmul runner splits into dispatches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matmulWgsl } from '../../codegen/matmul.ts';
 import { Runtime } from '../../src/api/runtime.ts';
 import { BufferPool } from '../../src/runtime/buffers.ts';
 import { MatmulRunner, maxKPerDispatch } from '../../src/runtime/matmul.ts';
@@ -97,6 +98,7 @@ describe('products with a long K', () => {
         const runner = new MatmulRunner(device, {
           pool,
           tiles,
+          source: matmulWgsl,
           ...(maxK ? { maxKPerDispatch: maxK } : {}),
         });
         // A(m, k) = a[k·M + m] (read transposed, as dzᵀ), B(k, n) = b[k·N + n].
