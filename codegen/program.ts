@@ -75,27 +75,17 @@ export function generateProgram(
   const modules: KernelModule[] = [];
   const roots = new BindingSet(plan);
   const root = (name: string): PlanBuffer => roots.root(name);
-  const buffer = (pred: (b: PlanBuffer) => boolean): PlanBuffer => {
-    const b = plan.buffers.find(pred);
-    if (!b) throw new Error('plan buffer missing');
+  const buffer = (name: string): PlanBuffer => {
+    const b = plan.buffers.find((x) => x.name === name);
+    if (!b) throw new InternalError(`plan buffer ${name} missing`);
     return b;
   };
-  const globalModule = (id: number): string => {
-    const name = `global_${id}`;
-    modules.push(
-      globalKernel(
-        fn,
-        plan,
-        layout,
-        id,
-        buffer((b) => b.name === `global.%${id}`),
-        name,
-        wg,
-      ),
-    );
+  const globalModule = (g: ChunkPlan['globals'][number]): string => {
+    const name = `global_${g.node}`;
+    modules.push(globalKernel(fn, plan, layout, g.node, buffer(g.buffer), name, wg));
     return name;
   };
-  const before = plan.globals.filter((g) => g.before === 0).map((g) => globalModule(g.node));
+  const before = plan.globals.filter((g) => g.before === 0).map(globalModule);
   const sweeps = plan.sweeps.map((sw) => {
     const chunk: ChunkStep[] = sw.stages.map((st, k) => {
       if (st.kind === 'matmul') return { kind: 'matmul', spec: matmulSpec(fn, plan, st, root) };
@@ -109,26 +99,14 @@ export function generateProgram(
     });
     const after = plan.globals
       .filter((g) => g.before === sw.index + 1 && g.before > 0)
-      .map((g) => globalModule(g.node));
+      .map(globalModule);
     return { index: sw.index, chunk, after };
   });
-  const epilogue = fn.results
-    .filter((r) => plan.epilogue.includes(r.node))
-    .map((r) => {
-      const name = `epilogue_${r.name.replace(/[^A-Za-z0-9]/g, '_')}`;
-      modules.push(
-        globalKernel(
-          fn,
-          plan,
-          layout,
-          r.node,
-          buffer((b) => b.name === `result.${r.name}`),
-          name,
-          wg,
-        ),
-      );
-      return name;
-    });
+  const epilogue = plan.epilogueWrites.map((w) => {
+    const name = `epilogue_${w.result.replace(/[^A-Za-z0-9]/g, '_')}`;
+    modules.push(globalKernel(fn, plan, layout, w.node, buffer(w.buffer), name, wg));
+    return name;
+  });
   const tiles = defaultMatmulTiles(opts.limits ?? PORTABLE_COMPUTE_LIMITS);
   const variants = new Map<string, MatmulVariant>();
   const variant = (aDtype: MatmulOperandDtype, bDtype: MatmulOperandDtype, accumulate: boolean) => {

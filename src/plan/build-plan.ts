@@ -80,6 +80,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     )
     .map((n) => ({
       node: n.id,
+      buffer: `global.%${n.id}`,
       before:
         classes.get(n.id) === 'invariant' ? 0 : Math.min(a.count, a.postNeed.get(n.id) ?? a.count),
     }));
@@ -95,7 +96,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     const n = fn.nodes[g.node];
     if (n)
       buffers.push({
-        name: `global.%${n.id}`,
+        name: g.buffer,
         home: weights.has(n.id) ? 'own' : 'arena',
         node: n.id,
         dtype: n.dtype,
@@ -103,17 +104,20 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
         role: 'value',
       });
   }
-  for (const r of fn.results) {
-    const n = fn.nodes[r.node];
-    if (n && epilogue.includes(n.id))
+  const epilogueWrites = fn.results
+    .filter((r) => epilogue.includes(r.node))
+    .map((r) => ({ result: r.name, node: r.node, buffer: `result.${r.name}` }));
+  for (const w of epilogueWrites) {
+    const n = fn.nodes[w.node];
+    if (n)
       buffers.push({
-        name: `result.${r.name}`,
+        name: w.buffer,
         home: 'own',
         node: n.id,
         dtype: n.dtype,
         dims: n.dims,
         role: 'result',
-        result: r.name,
+        result: w.result,
       });
   }
   const scoped = buffers.map((b) => withScope(b, classes, rows));
@@ -124,6 +128,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     classes,
     sweeps: withStores,
     epilogue: [...new Set(epilogue)],
+    epilogueWrites,
     buffers: scoped,
     globals,
   };

@@ -105,8 +105,19 @@ export interface ChunkPlan {
    * Reductions of values without rows (post or invariant), computed whole before sweep
    * `before` (= the number of sweeps: after the last one) into arena slots.
    */
-  readonly globals: readonly { readonly node: number; readonly before: number }[];
+  readonly globals: readonly {
+    readonly node: number;
+    readonly before: number;
+    /** The buffer it is written to. */
+    readonly buffer: string;
+  }[];
   /** Results that no sweep writes (post, invariant or carried reductions): the epilogue writes them. */
   readonly epilogue: readonly number[];
+  /** What the epilogue writes: each such result and its buffer, in result order. */
+  readonly epilogueWrites: readonly {
+    readonly result: string;
+    readonly node: number;
+    readonly buffer: string;
+  }[];
   readonly buffers: readonly PlanBuffer[];
 }
