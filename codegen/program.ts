@@ -80,33 +80,38 @@ export function generateProgram(
     if (!b) throw new InternalError(`plan buffer ${name} missing`);
     return b;
   };
-  const globalModule = (g: ChunkPlan['globals'][number]): string => {
-    const name = `global_${g.node}`;
-    modules.push(globalKernel(fn, plan, layout, g.node, buffer(g.buffer), name, wg));
-    return name;
-  };
-  const before = plan.globals.filter((g) => g.before === 0).map(globalModule);
-  const sweeps = plan.sweeps.map((sw) => {
-    const chunk: ChunkStep[] = sw.stages.map((st, k) => {
-      if (st.kind === 'matmul') return { kind: 'matmul', spec: matmulSpec(fn, plan, st, root) };
-      const name = `sweep${sw.index}_${st.kind}${k}`;
-      modules.push(
-        st.kind === 'row'
-          ? rowKernel(fn, plan, layout, st, name, wg)
-          : carryKernel(fn, plan, layout, st.node, name, wg),
-      );
-      return { kind: 'kernel', module: name };
-    });
-    const after = plan.globals
-      .filter((g) => g.before === sw.index + 1 && g.before > 0)
-      .map(globalModule);
-    return { index: sw.index, chunk, after };
-  });
-  const epilogue = plan.epilogueWrites.map((w) => {
-    const name = `epilogue_${w.result.replace(/[^A-Za-z0-9]/g, '_')}`;
-    modules.push(globalKernel(fn, plan, layout, w.node, buffer(w.buffer), name, wg));
-    return name;
-  });
+  // The schedule tree, rendered: whole reductions before the first loop, each loop's steps
+  // (a module per row or carry step, a matmul spec per product) and the globals after it,
+  // then the epilogue's writes.
+  const before: string[] = [];
+  const sweeps: { index: number; chunk: ChunkStep[]; after: string[] }[] = [];
+  const epilogue: string[] = [];
+  for (const item of plan.schedule) {
+    if (item.kind === 'loop') {
+      const chunk: ChunkStep[] = item.body.map((st, k) => {
+        if (st.kind === 'matmul') return { kind: 'matmul', spec: matmulSpec(fn, plan, st, root) };
+        const name = `sweep${item.sweep}_${st.kind}${k}`;
+        modules.push(
+          st.kind === 'row'
+            ? rowKernel(fn, plan, layout, st, name, wg)
+            : carryKernel(fn, plan, layout, st.node, name, wg),
+        );
+        return { kind: 'kernel', module: name };
+      });
+      sweeps.push({ index: item.sweep, chunk, after: [] });
+      continue;
+    }
+    const dest = buffer(item.writes[0] ?? '');
+    if (item.kind === 'global') {
+      const name = `global_${item.node}`;
+      modules.push(globalKernel(fn, plan, layout, item.node, dest, name, wg));
+      (sweeps[sweeps.length - 1]?.after ?? before).push(name);
+    } else {
+      const name = `epilogue_${(dest.result ?? '').replace(/[^A-Za-z0-9]/g, '_')}`;
+      modules.push(globalKernel(fn, plan, layout, item.node, dest, name, wg));
+      epilogue.push(name);
+    }
+  }
   const tiles = defaultMatmulTiles(opts.limits ?? PORTABLE_COMPUTE_LIMITS);
   const variants = new Map<string, MatmulVariant>();
   const variant = (aDtype: MatmulOperandDtype, bDtype: MatmulOperandDtype, accumulate: boolean) => {

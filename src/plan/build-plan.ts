@@ -11,6 +11,8 @@ import { assignSweeps } from './sweeps.ts';
 import type { ChunkPlan, DraftBuffer, PlanBuffer, Stage, Sweep } from './types.ts';
 import { monoidOf } from '../ops/registry.ts';
 import { checkProductLayout, storageLayout } from './products.ts';
+import { scheduleTree } from './schedule-tree.ts';
+import { validatePlan } from './validate.ts';
 
 export interface PlanRequest {
   /** The kernel as written (forward). */
@@ -42,7 +44,9 @@ export function planKernel(req: PlanRequest): Planned {
   if (req.gradientsOnly)
     fn = { ...fn, results: fn.results.filter((r) => r.name.startsWith('grad.')) };
   fn = splitRowReductions(fn, rows);
-  return { fn, plan: schedule(fn, rows) };
+  const plan = schedule(fn, rows);
+  validatePlan(plan);
+  return { fn, plan };
 }
 
 /** Schedules a graph whose row dims are known. */
@@ -122,7 +126,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
   }
   const scoped = buffers.map((b) => withScope(b, classes, rows));
   checkProducts(fn, withStores, scoped, rows);
-  return {
+  const flat = {
     kernel: fn.name,
     rows,
     classes,
@@ -132,6 +136,7 @@ export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
     buffers: scoped,
     globals,
   };
+  return { ...flat, ...scheduleTree(fn, flat) };
 }
 
 /** Every product reads and writes its operands with one stride per role (else P0302). */

@@ -95,6 +95,49 @@ export interface PlanBuffer {
 /** A buffer as the passes build it, before its scope and size are derived. */
 export type DraftBuffer = Omit<PlanBuffer, 'scope' | 'elements'>;
 
+/** A stage of a loop body, with the buffers it reads and writes (by name). */
+export type LoopStep = Stage & {
+  readonly reads: readonly string[];
+  readonly writes: readonly string[];
+};
+
+/**
+ * The schedule as a tree of loops: a loop over the row dims in tiles of `tile` rows (a chunk;
+ * a pre-pass takes every row at once) whose body is the sweep's stages in order; whole
+ * reductions between loops; the epilogue's writes last.
+ */
+export type ScheduleNode =
+  | {
+      readonly kind: 'loop';
+      readonly dims: readonly Dim[];
+      readonly tile: SizeExpr;
+      readonly sweep: number;
+      readonly body: readonly LoopStep[];
+    }
+  | {
+      readonly kind: 'global' | 'epilogue';
+      readonly node: number;
+      readonly reads: readonly string[];
+      readonly writes: readonly string[];
+    };
+
+/**
+ * A reduction of the plan as a named value with its monoid: within a row over its inner dim
+ * (`row`: a workgroup reduction of the row kernel), across the chunks (`carried`: folded into
+ * an accumulator), or whole between loops (`global`). These are the statistics a vocabulary
+ * tiling or a sharding would merge with the same monoid.
+ */
+export interface RowStatistic {
+  readonly node: number;
+  readonly name: string;
+  /** The reduction op, whose record holds the monoid. */
+  readonly monoid: string;
+  readonly over: readonly Dim[];
+  readonly scope: 'row' | 'carried' | 'global';
+  /** Where it is held (an accumulator, or where a row kernel stores it), when it is stored. */
+  readonly buffer?: string;
+}
+
 export interface ChunkPlan {
   readonly kernel: string;
   /** Row dims, flattened row-major in this order; chunks are ranges of flattened rows. */
@@ -120,4 +163,8 @@ export interface ChunkPlan {
     readonly buffer: string;
   }[];
   readonly buffers: readonly PlanBuffer[];
+  /** The schedule as a tree of loops with each step's reads and writes (derived from the above). */
+  readonly schedule: readonly ScheduleNode[];
+  /** Every reduction as a named plan value with its monoid and where it is held. */
+  readonly statistics: readonly RowStatistic[];
 }

@@ -1,0 +1,135 @@
+import type { Dim, IrFunction } from '../ir/types.ts';
+import { monoidOf } from '../ops/registry.ts';
+import type {
+  ChunkPlan,
+  LoopStep,
+  PlanBuffer,
+  RowStatistic,
+  ScheduleNode,
+  Stage,
+  ValueClass,
+} from './types.ts';
+
+/** The buffer a value is read from, if it is stored (what codegen's `storedHome` picks). */
+function homeOf(plan: Omit<ChunkPlan, 'schedule' | 'statistics'>, id: number): string | undefined {
+  const all = plan.buffers.filter(
+    (b) =>
+      b.node === id && b.role !== 'input' && !(b.role === 'result' && plan.epilogue.includes(id)),
+  );
+  return (all.find((b) => b.role !== 'result') ?? all[0])?.name;
+}
+
+/** The schedule tree and the statistics of a plan. */
+export function scheduleTree(
+  fn: IrFunction,
+  plan: Omit<ChunkPlan, 'schedule' | 'statistics'>,
+): { schedule: ScheduleNode[]; statistics: RowStatistic[] } {
+  const node = (id: number) => fn.nodes[id];
+  const buffersOf = (id: number, pred: (b: PlanBuffer) => boolean) =>
+    plan.buffers.filter((b) => b.node === id && pred(b)).map((b) => b.name);
+  const inputCopy = (id: number, forProduct: boolean) =>
+    plan.buffers.find(
+      (b) =>
+        b.node === id && b.role === 'input' && (forProduct ? b.home === 'own' : b.home === 'arena'),
+    )?.name;
+  /** The stored buffers computing `ids` reads, following inlined (unstored) values up. */
+  const readsOf = (ids: readonly number[], local: ReadonlySet<number>): string[] => {
+    const out = new Set<string>();
+    const seen = new Set<number>();
+    const visit = (id: number) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const n = node(id);
+      if (!n) return;
+      if (n.op === 'param') {
+        const copy = n.dims.length ? inputCopy(id, false) : undefined;
+        if (copy) out.add(copy);
+        return;
+      }
+      const home = local.has(id) ? undefined : homeOf(plan, id);
+      if (home) out.add(home);
+      else for (const i of n.inputs) visit(i);
+    };
+    for (const id of ids) for (const i of node(id)?.inputs ?? []) visit(i);
+    return [...out];
+  };
+  const step = (st: Stage): LoopStep => {
+    switch (st.kind) {
+      case 'matmul': {
+        const reads = [st.roles.a, st.roles.b].map(
+          (i) => inputCopy(i, true) ?? homeOf(plan, i) ?? `%${i}`,
+        );
+        const writes = buffersOf(st.node, (b) => b.role !== 'input');
+        return { ...st, reads: st.roles.accumulate ? [...reads, ...writes] : reads, writes };
+      }
+      case 'row':
+        return {
+          ...st,
+          reads: readsOf(st.nodes, new Set(st.nodes)),
+          writes: st.stores.flatMap((id) =>
+            buffersOf(id, (b) => b.role !== 'input' && b.role !== 'accumulator'),
+          ),
+        };
+      case 'carry': {
+        const acc = buffersOf(st.node, (b) => b.role === 'accumulator' && b.home === 'arena');
+        return { ...st, reads: [...readsOf([st.node], new Set()), ...acc], writes: acc };
+      }
+    }
+  };
+  const schedule: ScheduleNode[] = [];
+  const global = (g: ChunkPlan['globals'][number]): ScheduleNode => ({
+    kind: 'global',
+    node: g.node,
+    reads: readsOf([g.node], new Set([g.node])),
+    writes: [g.buffer],
+  });
+  for (const g of plan.globals.filter((x) => x.before === 0)) schedule.push(global(g));
+  for (const sw of plan.sweeps) {
+    schedule.push({
+      kind: 'loop',
+      dims: plan.rows,
+      tile: sw.pre ? { dims: plan.rows } : { dims: [], chunkRows: true },
+      sweep: sw.index,
+      body: sw.stages.map(step),
+    });
+    for (const g of plan.globals.filter((x) => x.before === sw.index + 1 && x.before > 0))
+      schedule.push(global(g));
+  }
+  for (const w of plan.epilogueWrites) {
+    const stored = plan.buffers.some(
+      (b) => b.node === w.node && b.name !== w.buffer && b.role !== 'result' && b.role !== 'input',
+    );
+    schedule.push({
+      kind: 'epilogue',
+      node: w.node,
+      reads: stored ? [homeOf(plan, w.node) ?? `%${w.node}`] : readsOf([w.node], new Set([w.node])),
+      writes: [w.buffer],
+    });
+  }
+  return { schedule, statistics: statisticsOf(fn, plan.classes, plan) };
+}
+
+function statisticsOf(
+  fn: IrFunction,
+  classes: ReadonlyMap<number, ValueClass>,
+  plan: Omit<ChunkPlan, 'schedule' | 'statistics'>,
+): RowStatistic[] {
+  return fn.nodes.flatMap((n): RowStatistic[] => {
+    if (!monoidOf(n.op)) return [];
+    const cls = classes.get(n.id);
+    const scope = cls === 'row' ? 'row' : cls === 'carried' ? 'carried' : 'global';
+    const buffer =
+      plan.buffers.find((b) => b.node === n.id && b.role === 'accumulator')?.name ??
+      homeOf(plan, n.id);
+    return [
+      {
+        node: n.id,
+        name: fn.labels?.get(n.id) ?? `%${n.id}`,
+        monoid: n.op,
+        over: n.attrs.axes ?? [],
+        scope,
+        ...(buffer ? { buffer } : {}),
+      },
+    ];
+  });
+}
