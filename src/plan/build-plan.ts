@@ -23,6 +23,17 @@ export interface PlanRequest {
   readonly cotangents?: ReadonlyMap<string, Cotangent>;
   /** Compute only the gradients (the backward of forward/backward), not the results. */
   readonly gradientsOnly?: boolean;
+  /** Forces choices of the schedule (Halide style); results never depend on it. */
+  readonly schedule?: ScheduleOverride;
+}
+
+/**
+ * Schedule choices a caller may force, validated (P0405 for one that cannot hold).
+ * `carriedIn`: the sweep in which a carried value (node id of the planned program, as
+ * `projc plan` prints it) is accumulated; by default each is as late as its consumers allow.
+ */
+export interface ScheduleOverride {
+  readonly carriedIn?: ReadonlyMap<number, number>;
 }
 
 /** The program a plan runs, and the plan. */
@@ -44,15 +55,19 @@ export function planKernel(req: PlanRequest): Planned {
   if (req.gradientsOnly)
     fn = { ...fn, results: fn.results.filter((r) => r.name.startsWith('grad.')) };
   fn = splitRowReductions(fn, rows);
-  const plan = schedule(fn, rows);
+  const plan = schedule(fn, rows, req.schedule);
   validatePlan(plan);
   return { fn, plan };
 }
 
 /** Schedules a graph whose row dims are known. */
-export function schedule(fn: IrFunction, rows: readonly Dim[]): ChunkPlan {
+export function schedule(
+  fn: IrFunction,
+  rows: readonly Dim[],
+  override: ScheduleOverride = {},
+): ChunkPlan {
   const classes = classify(fn, rows);
-  const a = assignSweeps(fn, classes);
+  const a = assignSweeps(fn, classes, override.carriedIn);
   const weights = computedWeights(fn, classes);
   const sweeps: Sweep[] = [];
   const allStages: Stage[][] = [];

@@ -1,4 +1,4 @@
-import { InternalError } from '../diagnostics/diagnostic.ts';
+import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
 import type { IrFunction } from '../ir/types.ts';
 import type { ValueClass } from './types.ts';
 
@@ -29,7 +29,11 @@ export interface SweepAssignment {
 export function assignSweeps(
   fn: IrFunction,
   cls: ReadonlyMap<number, ValueClass>,
+  forced: ReadonlyMap<number, number> = new Map(),
 ): SweepAssignment {
+  for (const id of forced.keys())
+    if (cls.get(id) !== 'carried')
+      throw badOverride(`%${id} is not a carried value (one accumulated over the chunks)`);
   const n = fn.nodes.length;
   // ASAP: the first sweep in which a value is available to row work.
   const avail = new Array<number>(n).fill(0);
@@ -80,6 +84,17 @@ export function assignSweeps(
       for (const u of us) s = Math.min(s, needOf(u) - 1);
       if (s < (earliest.get(id) ?? 0))
         throw new InternalError(`carried %${id} scheduled in sweep ${s} before its inputs`);
+      // An override may move it earlier (never later than its consumers allow, never before
+      // its inputs are complete): the same values, computed in another sweep.
+      const f = forced.get(id);
+      if (f !== undefined) {
+        const lo = earliest.get(id) ?? 0;
+        if (!Number.isSafeInteger(f) || f < lo || f > s)
+          throw badOverride(
+            `%${id} can be accumulated in sweeps ${lo}${s > lo ? ` to ${s}` : ''} only, not ${f}`,
+          );
+        s = f;
+      }
       carried.set(id, s);
     } else if (c === 'post') {
       let need = results.has(id) ? count : count;
@@ -88,4 +103,12 @@ export function assignSweeps(
     }
   }
   return { count, carried, rows, postNeed };
+}
+
+function badOverride(message: string): UserError {
+  return new UserError({
+    severity: 'error',
+    code: 'P0405',
+    message: `schedule override: ${message}`,
+  });
 }
