@@ -246,14 +246,8 @@ export class Scope {
   }
 }
 
-/**
- * Where a value is stored for reading back: not a result-only buffer unless it is all there
- * is, and never a buffer the epilogue writes (it may not be written yet: compute instead).
- */
+/** Where a computed value is stored for reading back: the plan's home for it. */
 export function storedHome(plan: ChunkPlan, id: number): PlanBuffer | undefined {
-  const all = plan.buffers.filter(
-    (b) =>
-      b.node === id && b.role !== 'input' && !(b.role === 'result' && plan.epilogue.includes(id)),
-  );
-  return all.find((b) => b.role !== 'result') ?? all[0];
+  const name = plan.homes.get(id);
+  return name === undefined ? undefined : plan.buffers.find((b) => b.name === name);
 }

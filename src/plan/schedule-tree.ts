@@ -10,8 +10,13 @@ import type {
   ValueClass,
 } from './types.ts';
 
-/** The buffer a value is read from, if it is stored (what codegen's `storedHome` picks). */
-function homeOf(plan: Omit<ChunkPlan, 'schedule' | 'statistics'>, id: number): string | undefined {
+type Flat = Omit<ChunkPlan, 'schedule' | 'statistics' | 'homes'>;
+
+/**
+ * The buffer a computed value is read from, if it is stored: not a result-only buffer unless
+ * it is all there is, and never a buffer the epilogue writes (it may not be written yet).
+ */
+function homeOf(plan: Flat, id: number): string | undefined {
   const all = plan.buffers.filter(
     (b) =>
       b.node === id && b.role !== 'input' && !(b.role === 'result' && plan.epilogue.includes(id)),
@@ -22,8 +27,8 @@ function homeOf(plan: Omit<ChunkPlan, 'schedule' | 'statistics'>, id: number): s
 /** The schedule tree and the statistics of a plan. */
 export function scheduleTree(
   fn: IrFunction,
-  plan: Omit<ChunkPlan, 'schedule' | 'statistics'>,
-): { schedule: ScheduleNode[]; statistics: RowStatistic[] } {
+  plan: Flat,
+): { schedule: ScheduleNode[]; statistics: RowStatistic[]; homes: Map<number, string> } {
   const node = (id: number) => fn.nodes[id];
   const buffersOf = (id: number, pred: (b: PlanBuffer) => boolean) =>
     plan.buffers.filter((b) => b.node === id && pred(b)).map((b) => b.name);
@@ -106,13 +111,18 @@ export function scheduleTree(
       writes: [w.buffer],
     });
   }
-  return { schedule, statistics: statisticsOf(fn, plan.classes, plan) };
+  const homes = new Map<number, string>();
+  for (const b of plan.buffers) {
+    const h = homeOf(plan, b.node);
+    if (h !== undefined) homes.set(b.node, h);
+  }
+  return { schedule, statistics: statisticsOf(fn, plan.classes, plan), homes };
 }
 
 function statisticsOf(
   fn: IrFunction,
   classes: ReadonlyMap<number, ValueClass>,
-  plan: Omit<ChunkPlan, 'schedule' | 'statistics'>,
+  plan: Flat,
 ): RowStatistic[] {
   return fn.nodes.flatMap((n): RowStatistic[] => {
     if (!monoidOf(n.op)) return [];

@@ -167,4 +167,6 @@ export interface ChunkPlan {
   readonly schedule: readonly ScheduleNode[];
   /** Every reduction as a named plan value with its monoid and where it is held. */
   readonly statistics: readonly RowStatistic[];
+  /** The buffer each stored computed value is read from (what the schedule's `reads` name). */
+  readonly homes: ReadonlyMap<number, string>;
 }
