@@ -24,9 +24,9 @@ describe('the schedule tree', () => {
     expect(loop?.tile).toEqual({ dims: [], chunkRows: true });
     expect(loop?.body.map((s) => [s.kind, s.reads, s.writes])).toEqual([
       ['matmul', ['in.X', 'in.W'], ['chunk.%5']],
-      ['row', ['chunk.%5', 'arena.target', 'acc.%23'], ['arena.%20', 'chunk.%44']],
-      ['matmul', ['chunk.%44', 'in.W'], ['result.grad.X']],
-      ['matmul', ['chunk.%44', 'in.X', 'acc.%46'], ['acc.%46']],
+      ['row', ['chunk.%5', 'arena.target', 'acc.%23'], ['arena.%20', 'chunk.%48']],
+      ['matmul', ['chunk.%48', 'in.W'], ['result.grad.X']],
+      ['matmul', ['chunk.%48', 'in.X', 'acc.%50'], ['acc.%50']],
       ['carry', ['arena.%20', 'acc.%21'], ['acc.%21']],
     ]);
     expect(plan.statistics.map((s) => [s.name, s.monoid, s.over, s.scope])).toEqual([
@@ -34,6 +34,9 @@ describe('the schedule tree', () => {
       ['%9', 'sum', ['V'], 'row'],
       ['%21', 'sum', ['N'], 'carried'],
       ['%23', 'sum', ['N'], 'carried'],
+      // The backward's softmax: max-shifted by a detached max, over Σ e^(z − max).
+      ['%41', 'max', ['V'], 'row'],
+      ['%45', 'sum', ['V'], 'row'],
     ]);
   });
 
