@@ -3,6 +3,7 @@
 // of cross_entropy and the chunk plan of each example.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateProgram, type Program } from '../../codegen/program.ts';
+import { manifest } from '../../src/api/manifest.ts';
 import type { Cotangent } from '../../src/autodiff/differentiate.ts';
 import { isFloat, type IrFunction } from '../../src/ir/types.ts';
 import { planKernel } from '../../src/plan/build-plan.ts';
@@ -110,8 +111,14 @@ describe('determinism', () => {
   it.each(exampleFiles())('%s: the same program generated twice is byte-identical', (file) => {
     for (const fn of exampleKernels(file)) {
       for (const call of CALLS) {
-        const codes = () => programsOf(fn, call).map((p) => p.modules.map((m) => m.code));
-        expect(codes()).toEqual(codes());
+        // Every module, the matmul variants and the manifest (the whole Program as data).
+        const text = () =>
+          programsOf(fn, call).map((p) => [
+            ...p.modules.map((m) => m.code),
+            ...p.matmul.variants.map((m) => m.code),
+            JSON.stringify(manifest(p)),
+          ]);
+        expect(text()).toEqual(text());
       }
     }
   });
