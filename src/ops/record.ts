@@ -94,7 +94,8 @@ export interface Surface {
   readonly signature?: string;
 }
 
-interface RecordBase {
+/** What every op record has, whatever its family. */
+export interface RecordBase {
   readonly op: Op;
   /** One line for the docs and the IR printer's reference. */
   readonly doc: string;
