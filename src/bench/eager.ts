@@ -8,7 +8,7 @@ import { isFloat } from '../ir/types.ts';
 import { BufferPool } from '../runtime/buffers.ts';
 import type { AcquiredDevice } from '../runtime/device.ts';
 import { MatmulRunner } from '../runtime/matmul.ts';
-import { matmulWgsl } from '../../codegen/matmul.ts';
+import { defaultMatmulTiles, matmulWgsl } from '../../codegen/matmul.ts';
 import { BufferUsage } from '../runtime/usage.ts';
 
 /** A materialized run, set up once (pipelines compiled, inputs uploaded) and timed per call. */
@@ -105,7 +105,11 @@ export async function prepareEager(
   });
 
   const pool = new BufferPool(device, dev.limits);
-  const runner = new MatmulRunner(device, { pool, source: matmulWgsl });
+  const runner = new MatmulRunner(device, {
+    pool,
+    tiles: defaultMatmulTiles(device.limits),
+    source: matmulWgsl,
+  });
   const usage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
   // Parameters: packed for products, f32 for everything else (the framework's .float()).
   const packed = new Map<number, GPUBuffer>();

@@ -3,7 +3,6 @@
 // operand (the range it reads when the buffer passes the binding limit), and splits a grid
 // wider than maxComputeWorkgroupsPerDimension into several dispatches.
 import {
-  defaultMatmulTiles,
   MATMUL_UNIFORM_BYTES,
   MATMUL_UNIFORM_FIELDS,
   matmulKey,
@@ -50,8 +49,8 @@ export interface MatmulRunnerOptions {
   source: (config: MatmulConfig) => string;
   /** Tracks the uniform buffers; default a new pool over the device. */
   pool?: BufferPool;
-  /** Default `defaultMatmulTiles(device.limits)`. */
-  tiles?: MatmulTiles;
+  /** The tiles `source` was generated with (a program's; chosen by codegen, checked here). */
+  tiles: MatmulTiles;
   /** Override of the device's maxComputeWorkgroupsPerDimension (tests force splits). */
   maxWorkgroupsPerDimension?: number;
   /** Most K per dispatch; default `maxKPerDispatch(tiles)` (tests force splits). */
@@ -123,7 +122,7 @@ export class MatmulRunner {
   ) {
     this.source = opts.source;
     this.pool = opts.pool ?? new BufferPool(device);
-    this.tiles = opts.tiles ?? defaultMatmulTiles(device.limits);
+    this.tiles = opts.tiles;
     const problem = matmulTilesProblem(this.tiles, device.limits);
     if (problem) throw new Error(`matmul tiles do not fit this device: ${problem}`);
     this.maxWorkgroupsPerDimension =

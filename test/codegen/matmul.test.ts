@@ -33,7 +33,11 @@ let maxError = 0;
 beforeAll(async () => {
   gpu = await acquireDevice();
   pool = new BufferPool(gpu.device);
-  runner = new MatmulRunner(gpu.device, { pool, source: matmulWgsl });
+  runner = new MatmulRunner(gpu.device, {
+    pool,
+    tiles: defaultMatmulTiles(gpu.device.limits),
+    source: matmulWgsl,
+  });
 });
 
 afterAll(() => {
