@@ -21,9 +21,20 @@ import type { ChunkPlan, Sweep } from './types.ts';
  *   the whole row and keeps the sweep rows-only.
  *
  * Statistics whose operand reads another statistic over the tiled dim need that one
- * finished first: level 2 (Σ exp(z − max z) after max z), and each level is one more pass
- * over the tiles, recomputing the logit tiles. The backward products take one last pass.
+ * finished first: level 2 (Σ p·z after the p = softmax(z) it reads), and each level is one
+ * more pass over the tiles, recomputing the logit tiles; a softmax denominator
+ * Σ e^(z − max z) is not one (it is logsumexp's state). The backward takes one last pass.
  */
+/**
+ * A statistic merged tile by tile with its monoid (the reduction op's record). `of`: read
+ * from the sum half of `logsumexp(of)`'s state (a softmax denominator Σ e^(x − max x)).
+ */
+export interface Statistic {
+  readonly node: number;
+  readonly monoid: string;
+  readonly of?: number;
+}
+
 export type SweepTiling =
   | {
       readonly sweep: number;
@@ -32,10 +43,7 @@ export type SweepTiling =
       /** The products whose output has the tiled dim as its `n`: recomputed in every pass. */
       readonly forward: readonly number[];
       /** Statistics by level (pass over the tiles), each with its monoid (the reduction op). */
-      readonly statistics: readonly (readonly {
-        readonly node: number;
-        readonly monoid: string;
-      }[])[];
+      readonly statistics: readonly (readonly Statistic[])[];
       /** Tile values the backward products read (dz): formed per tile in the last pass. */
       readonly dz: readonly number[];
       /** Products that accumulate over the tiles (dXc) or write one slice per tile (dW). */
@@ -147,6 +155,21 @@ function sweepTiling(fn: IrFunction, plan: ChunkPlan, sw: Sweep): SweepTiling | 
       );
     }
   }
+  // Σ_v e^(x_v − max_v x) is the sum half of logsumexp's state (max, Σ e^(x − max)) once
+  // every tile is merged (partial sums are rescaled to the final max, a relative rounding),
+  // so it needs no finished max first: it is read from x's logsumexp state.
+  const overDim = (n: Node | undefined, op: string) =>
+    n?.op === op && (n.attrs.axes ?? []).length === 1 && n.attrs.axes?.[0] === dim;
+  const softmaxSumOf = (id: number): number | undefined => {
+    const s = node(id);
+    const e = fn.nodes[s.inputs[0] ?? -1];
+    const u = fn.nodes[e?.inputs[0] ?? -1];
+    if (!overDim(s, 'sum') || e?.op !== 'exp' || u?.op !== 'sub') return undefined;
+    const [x, m0] = u.inputs;
+    let m = fn.nodes[m0 ?? -1];
+    if (m?.op === 'detach') m = fn.nodes[m.inputs[0] ?? -1];
+    return overDim(m, 'max') && m?.inputs[0] === x ? x : undefined;
+  };
   // Levels: a statistic waits for every statistic its operands read within the sweep.
   const level = new Map<number, number>();
   const levelOf = (id: number): number => {
@@ -154,15 +177,20 @@ function sweepTiling(fn: IrFunction, plan: ChunkPlan, sw: Sweep): SweepTiling | 
     if (known !== undefined) return known;
     level.set(id, 0);
     const n = node(id);
-    const up = Math.max(0, ...n.inputs.filter((i) => inSweep.has(i)).map(levelOf));
+    const x = statistics.has(id) ? softmaxSumOf(id) : undefined;
+    const reads = x === undefined ? n.inputs : [x];
+    const up = Math.max(0, ...reads.filter((i) => inSweep.has(i)).map(levelOf));
     const l = statistics.has(id) ? up + 1 : up;
     level.set(id, l);
     return l;
   };
-  const byLevel: { node: number; monoid: string }[][] = [];
+  const byLevel: Statistic[][] = [];
   for (const s of [...statistics].sort((a, b) => a - b)) {
     const l = levelOf(s);
-    (byLevel[l - 1] ??= []).push({ node: s, monoid: node(s).op });
+    const x = softmaxSumOf(s);
+    (byLevel[l - 1] ??= []).push(
+      x === undefined ? { node: s, monoid: node(s).op } : { node: s, monoid: 'logsumexp', of: x },
+    );
   }
   const filled = Array.from({ length: byLevel.length }, (_, k) => byLevel[k] ?? []);
   const passes = filled.length + (backward.size ? 1 : 0);

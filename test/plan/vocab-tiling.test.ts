@@ -39,7 +39,7 @@ describe('vocabTiling', () => {
     expect(t.dz).toEqual([]);
   });
 
-  it('cross-entropy with gradients: dz feeds dXc and dW; the softmax sum needs a second pass', () => {
+  it('cross-entropy with gradients: dz feeds dXc and dW after one statistics pass', () => {
     const { fn, plan, tilings } = tiling(ce, ['X', 'W']);
     // The pre-pass (the count of kept rows) has no projection: no entry.
     expect(tilings.map((t) => t.sweep)).toEqual([1]);
@@ -50,14 +50,43 @@ describe('vocabTiling', () => {
     expect(t.backward).toEqual(products.slice(1).map((st) => st.node));
     // dz is what the rows-only plan stores over the logits' chunk buffer.
     expect(plan.buffers.find((b) => b.node === t.dz[0])?.aliasOf).toMatch(/^chunk\./);
-    // The logsumexp VJP's Σ exp(z − max z) waits for max z: level 2.
+    // The logsumexp VJP's softmax denominator Σ e^(z − max z) is the sum half of
+    // logsumexp(z)'s state: no second pass for it.
     expect(t.statistics.map((l) => l.map((s) => s.monoid))).toEqual([
-      ['logsumexp', 'gather', 'sum', 'max'],
-      ['sum'],
+      ['logsumexp', 'gather', 'sum', 'max', 'logsumexp'],
     ]);
-    const second = fn.nodes[t.statistics[1]![0]!.node]!;
-    expect(fn.nodes[second.inputs[0]!]?.op).toBe('exp');
-    expect([t.passes, t.products, t.rowsOnlyProducts]).toEqual([3, 5, 3]);
+    const denominator = t.statistics[0]![4]!;
+    expect(fn.nodes[denominator.node]?.op).toBe('sum');
+    expect(fn.nodes[fn.nodes[denominator.node]!.inputs[0]!]?.op).toBe('exp');
+    expect(denominator.of).toBe(t.forward[0]);
+    // One pass for the statistics, one for dz and the products: 4 products instead of 3.
+    expect([t.passes, t.products, t.rowsOnlyProducts]).toEqual([2, 4, 3]);
+  });
+
+  it('a statistic that reads a finished one waits a pass: the entropy Σ p·log p', () => {
+    const { fn, tilings } = tiling(kernelOf('examples/token_entropy.proj'));
+    const t = eligible(tilings[0]);
+    expect(t.statistics.length).toBeGreaterThan(1);
+    // Every level-2-or-later statistic reads (through its operand) a statistic of an earlier level.
+    const earlier = new Set<number>();
+    t.statistics.forEach((level, k) => {
+      for (const s of level) {
+        if (k > 0) {
+          const seen = new Set<number>();
+          const stack = [...fn.nodes[s.node]!.inputs];
+          let reads = false;
+          while (stack.length) {
+            const id = stack.pop()!;
+            if (seen.has(id)) continue;
+            seen.add(id);
+            if (earlier.has(id)) reads = true;
+            stack.push(...fn.nodes[id]!.inputs);
+          }
+          expect(reads, `%${s.node}`).toBe(true);
+        }
+      }
+      for (const s of level) earlier.add(s.node);
+    });
   });
 
   it('names why a sweep stays rows-only', () => {
