@@ -122,7 +122,8 @@ describe('vocabTiling', () => {
       const grad = kernel.params
         .filter((p) => p.dims.length >= 2 && p.dtype !== 'i32' && p.dtype !== 'bool')
         .map((p) => p.name);
-      for (const t of tiling(kernel, grad).tilings) {
+      const { fn, plan, tilings } = tiling(kernel, grad);
+      for (const t of tilings) {
         if (!t.eligible) {
           expect(t.reason, f).not.toBe('');
           continue;
@@ -135,6 +136,18 @@ describe('vocabTiling', () => {
           f,
         ).toBe(true);
         expect(t.dz.length > 0, f).toBe(t.backward.length > 0);
+        // Each statistic is a row reduction over the tiled dim of the plan's statistics (with
+        // the same monoid), or a gather along it.
+        for (const s of t.statistics.flat()) {
+          const n = fn.nodes[s.node]!;
+          if (n.op === 'gather') {
+            expect(n.attrs.dim, f).toBe(t.dim);
+            continue;
+          }
+          const stat = plan.statistics.find((x) => x.node === s.node);
+          expect(stat, `${f} %${s.node}`).toMatchObject({ scope: 'row', over: [t.dim] });
+          expect(s.monoid, f).toBe(s.of === undefined ? stat?.monoid : 'logsumexp');
+        }
       }
     }
     expect(eligibleSweeps).toBeGreaterThan(10);
