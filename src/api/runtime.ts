@@ -3,12 +3,20 @@ import type { Cotangent } from '../autodiff/differentiate.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import { bindDims } from '../interp/bind.ts';
 import type { Tensor } from '../tensor/tensor.ts';
-import { completeOptional } from '../interp/optional.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { acquireDevice, type AcquiredDevice, type AcquireOptions } from '../runtime/device.ts';
-import { execute, type ExecuteOptions, type ExecuteResult } from '../runtime/execute.ts';
-import { toTensor, type TensorInput } from './tensors.ts';
+import { executeSources, type ExecuteOptions, type ExecuteResult } from '../runtime/execute.ts';
+import type { InputSource } from '../runtime/input-sources.ts';
+import {
+  bindInputs,
+  checkCotangentShapes,
+  completeOptional,
+  cotangentInputs,
+  shapesOf,
+} from './bind-inputs.ts';
+import { Session, type SessionOptions } from './session.ts';
+import type { TensorInput } from './tensors.ts';
 
 export interface RunOptions extends ExecuteOptions {
   /** Parameters to differentiate with respect to. */
@@ -30,13 +38,20 @@ export interface RunOutput {
     readonly peakBytes: number;
     readonly predictedPeakBytes: number;
     readonly ms: number;
+    /** Host bytes written to the device by the call: inputs, arena image, uniforms. */
+    readonly uploadedBytes: number;
+    /** Host bytes written for each input (0 for a GPUBuffer in the parameter's storage). */
+    readonly inputBytes: ReadonlyMap<string, number>;
   };
 }
 
-/** What `forward` keeps for `backward`: the inputs only (the logits are recomputed). */
+/**
+ * What `forward` keeps for `backward`: the inputs only (the logits are recomputed), as the
+ * caller gave them (no copy: arrays and buffers must stay unchanged until `backward`).
+ */
 export interface Saved {
   readonly kernel: IrFunction;
-  readonly inputs: ReadonlyMap<string, Tensor>;
+  readonly inputs: ReadonlyMap<string, InputSource>;
   readonly options: ExecuteOptions;
 }
 
@@ -95,7 +110,7 @@ export class Runtime {
     const sizes = bindDims(kernel, shapesOf(kernel, tensors));
     completeOptional(kernel, tensors, sizes, opts.grad);
     checkCotangentShapes(kernel, extra, sizes);
-    const r = await execute(
+    const r = await executeSources(
       this.device,
       this.program(kernel, opts.grad ?? [], cot),
       tensors,
@@ -114,7 +129,7 @@ export class Runtime {
     const tensors = bindInputs(kernel, inputs);
     const sizes = bindDims(kernel, shapesOf(kernel, tensors));
     completeOptional(kernel, tensors, sizes);
-    const r = split(await execute(this.device, this.program(kernel), tensors, sizes, opts));
+    const r = split(await executeSources(this.device, this.program(kernel), tensors, sizes, opts));
     return {
       outputs: r.outputs,
       saved: { kernel, inputs: tensors, options: opts },
@@ -138,7 +153,7 @@ export class Runtime {
     completeOptional(saved.kernel, tensors, sizes, grad);
     checkCotangentShapes(saved.kernel, extra, sizes);
     const r = split(
-      await execute(
+      await executeSources(
         this.device,
         this.program(saved.kernel, grad, cot, true),
         tensors,
@@ -149,28 +164,29 @@ export class Runtime {
     return { grads: r.grads, stats: r.stats };
   }
 
+  /**
+   * A session of one kernel and call shape: its pipelines compiled once, inputs that stay
+   * the same across calls bound once (`bind`), and calls whose results and gradients stay
+   * on the device (`encode` records synchronously, `run` also reads back when asked).
+   */
+  async session(kernel: IrFunction, opts: SessionOptions = {}): Promise<Session> {
+    const cot = new Map<string, Cotangent>();
+    for (const [name, v] of Object.entries(opts.cotangents ?? {})) {
+      if (!kernel.results.some((r) => r.name === name))
+        throw new UserError({
+          severity: 'error',
+          code: 'P0405',
+          message: `\`${kernel.name}\` has no result \`${name}\``,
+        });
+      cot.set(name, v === 'tensor' ? { kind: 'tensor' } : { kind: 'const', value: v });
+    }
+    const program = this.program(kernel, opts.grad ?? [], cot, opts.gradientsOnly ?? false);
+    return Session.create(this.device, kernel, program, opts);
+  }
+
   release(): void {
     this.programs = new WeakMap();
     this.device.release();
-  }
-}
-
-/** A tensor cotangent must have its result's shape under the bound dims. */
-function checkCotangentShapes(
-  kernel: IrFunction,
-  extra: ReadonlyMap<string, Tensor>,
-  sizes: ReadonlyMap<string, number>,
-): void {
-  for (const [name, t] of extra) {
-    const r = kernel.results.find((x) => `cotangent.${x.name}` === name);
-    const node = r && kernel.nodes[r.node];
-    const want = (node?.dims ?? []).map((d) => sizes.get(d) ?? 0);
-    if (t.shape.join() !== want.join())
-      throw new UserError({
-        severity: 'error',
-        code: 'P0408',
-        message: `the cotangent of \`${r?.name}\` has shape [${t.shape.join(', ')}], but the result is [${want.join(', ')}] (${node?.dims.join(', ')})`,
-      });
   }
 }
 
@@ -192,72 +208,8 @@ function split(r: ExecuteResult): RunOutput {
       peakBytes: r.peakBytes,
       predictedPeakBytes: r.chunk.predictedPeakBytes,
       ms: r.ms,
+      uploadedBytes: r.uploadedBytes,
+      inputBytes: r.inputBytes,
     },
   };
-}
-
-/** The kernel's parameters from the caller's tensors; scalars may be numbers or absent (defaults). */
-function bindInputs(
-  kernel: IrFunction,
-  inputs: Readonly<Record<string, TensorInput>>,
-): Map<string, Tensor> {
-  const out = new Map<string, Tensor>();
-  // Unknown names first: a misspelt `x` should be named, not reported as a missing `X`.
-  for (const name of Object.keys(inputs))
-    if (!kernel.params.some((p) => p.name === name))
-      throw new UserError({
-        severity: 'error',
-        code: 'P0406',
-        message: `\`${kernel.name}\` has no parameter \`${name}\``,
-        notes: [`parameters: ${kernel.params.map((p) => p.name).join(', ')}`],
-      });
-  for (const p of kernel.params) {
-    const v = inputs[p.name];
-    if (v === undefined) {
-      if ((p.dims.length === 0 && p.default !== undefined) || p.optional) continue;
-      throw new UserError({
-        severity: 'error',
-        code: 'P0401',
-        message: `no input for parameter \`${p.name}\``,
-      });
-    }
-    out.set(p.name, toTensor(p.name, p.dtype, p.dims, v));
-  }
-  return out;
-}
-
-function shapesOf(
-  kernel: IrFunction,
-  tensors: ReadonlyMap<string, Tensor>,
-): Map<string, readonly number[]> {
-  const m = new Map<string, readonly number[]>();
-  for (const p of kernel.params) {
-    const t = tensors.get(p.name);
-    if (t && p.dims.length) m.set(p.name, t.shape);
-  }
-  return m;
-}
-
-function cotangentInputs(
-  kernel: IrFunction,
-  cotangents: Readonly<Record<string, number | TensorInput>>,
-): { cot: Map<string, Cotangent>; extra: Map<string, Tensor> } {
-  const cot = new Map<string, Cotangent>();
-  const extra = new Map<string, Tensor>();
-  for (const [name, v] of Object.entries(cotangents)) {
-    const r = kernel.results.find((x) => x.name === name);
-    const node = r && kernel.nodes[r.node];
-    if (!node)
-      throw new UserError({
-        severity: 'error',
-        code: 'P0405',
-        message: `\`${kernel.name}\` has no result \`${name}\``,
-      });
-    if (typeof v === 'number') cot.set(name, { kind: 'const', value: v });
-    else {
-      cot.set(name, { kind: 'tensor' });
-      extra.set(`cotangent.${name}`, toTensor(`cotangent.${name}`, 'f32', node.dims, v));
-    }
-  }
-  return { cot, extra };
 }

@@ -43,6 +43,7 @@ export class BufferPool {
   private readonly sizes = new Map<GPUBuffer, number>();
   private live = 0;
   private peak = 0;
+  private uploaded = 0;
   readonly limits: BufferLimits;
 
   constructor(
@@ -60,6 +61,11 @@ export class BufferPool {
   /** The most `liveBytes` has been since creation or the last `resetPeak()`. */
   get peakBytes(): number {
     return this.peak;
+  }
+
+  /** Host bytes written through `upload` since creation. */
+  get uploadedBytes(): number {
+    return this.uploaded;
   }
 
   /** Number of live buffers. */
@@ -118,6 +124,17 @@ export class BufferPool {
     buffer.destroy();
   }
 
+  /**
+   * Hands a buffer made here to the caller: no longer counted live nor destroyed by
+   * `destroyAll` (the peak it was part of stays).
+   */
+  forget(buffer: GPUBuffer): void {
+    const size = this.sizes.get(buffer);
+    if (size === undefined) return;
+    this.sizes.delete(buffer);
+    this.live -= size;
+  }
+
   /** Destroys every live buffer of this pool. */
   destroyAll(): void {
     for (const buffer of [...this.sizes.keys()]) this.destroy(buffer);
@@ -143,6 +160,7 @@ export class BufferPool {
     }
     // The ArrayBuffer form: with the DOM lib a typed-array source must not be SharedArrayBuffer-backed.
     this.device.queue.writeBuffer(buffer, offset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.uploaded += bytes.byteLength;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { evalSize, uniformIndex } from '../../codegen/layout.ts';
 import type { Program } from '../../codegen/program.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
-import type { DimSizes, Tensor } from '../tensor/tensor.ts';
+import type { DimSizes } from '../tensor/tensor.ts';
 import { f32Bits, roundToBf16, roundToF16 } from '../io/dtype-bits.ts';
 import { isFloat, type DType } from '../ir/types.ts';
 
@@ -16,14 +16,15 @@ export function word(v: number, d: DType): number {
 }
 
 /**
- * The arena's initial contents: input tensors read by kernels, accumulators at their
- * reduction's identity, zeros elsewhere; and each slot's word offset.
+ * The arena's initial contents: input tensors read by kernels (their words, see `word`,
+ * by parameter name; an input missing here is copied in on the device), accumulators at
+ * their reduction's identity, zeros elsewhere; and each slot's word offset.
  */
 export function arenaImage(
   p: Program,
   sizes: DimSizes,
   chunkRows: number,
-  inputs: ReadonlyMap<string, Tensor>,
+  inputWords: ReadonlyMap<string, Uint32Array | 'device'>,
 ): { words: Uint32Array; offsets: Map<string, number> } {
   const offsets = new Map<string, number>();
   let at = 0;
@@ -40,9 +41,9 @@ export function arenaImage(
     if (!b) continue;
     if (b.role === 'input') {
       const name = p.fn.nodes[b.node]?.attrs.name ?? '';
-      const t = inputs.get(name);
-      if (!t) throw new InternalError(`no input ${name} for the arena`);
-      for (let i = 0; i < t.data.length; i++) words[off + i] = word(t.data[i] ?? 0, b.dtype);
+      const w = inputWords.get(name);
+      if (!w) throw new InternalError(`no input ${name} for the arena`);
+      if (w !== 'device') words.set(w, off);
     } else if (s.init !== undefined) {
       const { values, dtype } = s.init;
       const plane = n / values.length;
@@ -57,7 +58,7 @@ export function uniformImage(
   p: Program,
   sizes: DimSizes,
   offsets: ReadonlyMap<string, number>,
-  inputs: ReadonlyMap<string, Tensor>,
+  scalars: ReadonlyMap<string, number>,
 ): { words: Uint32Array; chunkStart: number; chunkRows: number } {
   const words = new Uint32Array(4 * Math.max(1, Math.ceil(p.layout.uniform.length / 4)));
   p.layout.uniform.forEach((w, i) => {
@@ -67,7 +68,7 @@ export function uniformImage(
         break;
       case 'scalar': {
         const param = p.fn.params.find((q) => q.name === w.name);
-        const v = inputs.get(w.name)?.data[0] ?? param?.default;
+        const v = scalars.get(w.name) ?? param?.default;
         if (v === undefined) throw new InternalError(`no value for scalar ${w.name}`);
         words[i] = word(v, w.dtype);
         break;
