@@ -85,6 +85,22 @@ describe('projc/tfjs', () => {
     tf.dispose([X, W, target, dX, dW, eX, eW, loss, want]);
   });
 
+  it('reads a host tensor that TF.js uploads through its pending encoder', async () => {
+    const ce = await tfKernel(kernel, { grad: ['X', 'W'], chunkRows: 8 });
+    const target = tf.tensor1d(ts, 'int32');
+    // A buffer of X's size goes back to TF.js's free list: the next upload of that size
+    // reuses it through a staging copy recorded in TF.js's encoder, not yet submitted.
+    const before = tf.add(tf.tensor2d(xs, [N, H]), 1);
+    await before.data();
+    before.dispose();
+    const X = tf.tensor2d(xs, [N, H]);
+    const W = tf.tensor2d(ws, [V, H]);
+    const loss = ce({ X, W, target });
+    const want = tfHead(X, W, target);
+    expect(await maxRel(loss, want)).toBeLessThan(1e-6);
+    tf.dispose([X, W, target, loss, want]);
+  });
+
   it('trains with tf.variableGrads and Adam like TF.js own head, leaking no tensor', async () => {
     const ce = await tfKernel(kernel, { grad: ['X', 'W'], chunkRows: 8 });
     const target = tf.tensor1d(ts, 'int32');
