@@ -26,7 +26,7 @@ import {
 import { loadVerses, NEWLINE, PAD_INPUT, permutation, wrapLines } from './data.ts';
 import { GRPO_DEFAULTS, isLower, isStop } from './grpo.ts';
 import { loadKernel } from './head.ts';
-import { headPeak, type HeadPeak, type TfHeadKind } from './tfjs-heads.ts';
+import { GRPO_LOSS_FLOOR, headPeak, type HeadPeak, type TfHeadKind } from './tfjs-heads.ts';
 import { setUpTfjs, tfModel, type Tf, type TfModel, type TfTensor } from './tfjs-model.ts';
 import { meanStepMs } from './tfjs-lm.ts';
 import { writeTfjsReport } from './tfjs-report.ts';
@@ -89,11 +89,7 @@ export interface TfjsGrpoResult {
   readonly wallMs: number;
 }
 
-/**
- * Steps whose loss is below this are judged by the absolute tolerance alone: the first
- * step on each generation has ratio = 1 and Σ A = 0 per group, so its loss is β·KL ≈ 0.
- */
-export const LOSS_FLOOR = 1e-3;
+const LOSS_FLOOR = GRPO_LOSS_FLOOR;
 
 interface Generation {
   readonly tokens: Int32Array; // [B, L]

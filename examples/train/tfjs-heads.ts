@@ -15,6 +15,12 @@ import type { Tf, TfTensor } from './tfjs-model.ts';
 
 export type TfHeadKind = 'projc' | 'tfjs';
 
+/**
+ * GRPO steps whose loss is below this are judged by an absolute tolerance alone: the first
+ * step on each generation has ratio = 1 and Σ A = 0 per group, so its loss is β·KL ≈ 0.
+ */
+export const GRPO_LOSS_FLOOR = 1e-3;
+
 export interface HeadPeak {
   /** TF.js tensor bytes above the starting point at the peak. */
   readonly tfBytes: number;

@@ -5,8 +5,17 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lineChart } from '../../src/bench/svg-chart.ts';
-import { DEFAULT_OUT, readJson, relDiff, secs, writeFormatted, writePlain } from './common.ts';
-import type { HeadPeak } from './tfjs-heads.ts';
+import {
+  DEFAULT_OUT,
+  GRPO_TOLERANCE,
+  readJson,
+  relDiff,
+  secs,
+  writeFormatted,
+  writePlain,
+} from './common.ts';
+import { GRPO_LOSS_FLOOR, type HeadPeak } from './tfjs-heads.ts';
+
 import { barChart, PALETTE } from './svg.ts';
 
 const e = (x: number) => x.toExponential(2);
@@ -24,15 +33,20 @@ interface TfjsLog {
     readonly projc: { losses: number[]; stepMs: number[]; headPeak: HeadPeak[] };
     readonly tfjs: { losses: number[]; stepMs: number[]; headPeak: HeadPeak[] };
   };
-  readonly lossAgreement: { max: number; at: number };
+  /** GRPO's also count the steps below GRPO_LOSS_FLOOR and the largest |Δ|. */
+  readonly lossAgreement: { max: number; at: number; belowFloor?: number; maxAbs?: number };
   readonly peakRatio: number;
   readonly projcUploadedBytes: number;
   readonly ok: { loss: boolean; peak: boolean };
   readonly wallMs: number;
 }
 
+/** The floor under |loss| of the relative differences: GRPO_LOSS_FLOOR for GRPO, none for the LM. */
+const floorOf = (r: TfjsLog) => (r.lossAgreement.belowFloor !== undefined ? GRPO_LOSS_FLOOR : 0);
+
 function figures(tag: string, title: string, r: TfjsLog, dir: string): void {
   const { projc, tfjs } = r.runs;
+  const floor = floorOf(r);
   const pts = (xs: readonly number[]) => xs.map((y, i) => [i + 1, y] as const);
   writePlain(
     `${dir}/${tag}-loss.svg`,
@@ -49,7 +63,9 @@ function figures(tag: string, title: string, r: TfjsLog, dir: string): void {
   writePlain(
     `${dir}/${tag}-agreement.svg`,
     lineChart({
-      title: `${title}: |Δloss| / |loss| per step`,
+      title: floor
+        ? `${title}: |Δloss| / max(|loss|, ${floor}) per step`
+        : `${title}: |Δloss| / |loss| per step`,
       xLabel: 'step',
       yLabel: 'relative difference',
       yScale: 'log',
@@ -57,9 +73,11 @@ function figures(tag: string, title: string, r: TfjsLog, dir: string): void {
         {
           name: 'projc vs TF.js head',
           // Exact agreement (0) has no place on a log axis: drawn at 1e-9.
-          points: projc.losses.map(
-            (a, i) => [i + 1, Math.max(1e-9, relDiff(a, tfjs.losses[i] ?? NaN))] as const,
-          ),
+          points: projc.losses.map((a, i) => {
+            const b = tfjs.losses[i] ?? NaN;
+            const d = floor ? Math.abs(a - b) / Math.max(Math.abs(b), floor) : relDiff(a, b);
+            return [i + 1, Math.max(1e-9, d)] as const;
+          }),
         },
       ],
     }),
@@ -76,6 +94,13 @@ function figures(tag: string, title: string, r: TfjsLog, dir: string): void {
       ],
     }),
   );
+}
+
+function lossNote(r: TfjsLog): string {
+  const { belowFloor, maxAbs } = r.lossAgreement;
+  if (belowFloor === undefined) return '';
+  const n = r.runs.projc.losses.length;
+  return `, over the ${n - belowFloor} of ${n} steps with \\|loss\\| ≥ ${GRPO_LOSS_FLOOR}; the other ${belowFloor} (first steps of a generation, loss ≈ β·KL ≈ 0) within ${GRPO_TOLERANCE.lossAtol} absolute; max \\|Δ\\| ${e(maxAbs ?? NaN)}`;
 }
 
 function section(name: string, tag: string, command: string, r: TfjsLog): string {
@@ -97,7 +122,7 @@ function section(name: string, tag: string, command: string, r: TfjsLog): string
 
 | check | figure | |
 | --- | --- | --- |
-| per-step loss, max \\|Δ\\|/\\|loss\\| | ${e(r.lossAgreement.max)} (step ${r.lossAgreement.at + 1}) | ${pass(r.ok.loss)} |
+| per-step loss, max \\|Δ\\|/\\|loss\\| | ${e(r.lossAgreement.max)} (step ${r.lossAgreement.at + 1})${lossNote(r)} | ${pass(r.ok.loss)} |
 | head peak, projc / TF.js | ${(100 * r.peakRatio).toFixed(1)}% (< 25%) | ${pass(r.ok.peak)} |
 | host bytes projc uploads per call | ${r.projcUploadedBytes} (arena image and uniforms; no tensor) | |
 | time per step, mean after step 1 | projc head ${meanAfterFirst(projc.stepMs).toFixed(1)} ms, TF.js head ${meanAfterFirst(tfjs.stepMs).toFixed(1)} ms | |
