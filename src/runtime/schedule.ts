@@ -1,0 +1,230 @@
+// The schedule of a program as commands: before, each sweep chunk by chunk then its
+// after-kernels, the epilogue; streamed (a submit per chunk) or recorded into one encoder.
+import type { KernelModule } from '../../codegen/kernel-module.ts';
+import { GRID_X } from '../../codegen/kernel-module.ts';
+import { evalSize } from '../../codegen/layout.ts';
+import type { MatmulSpec } from '../../codegen/matmul-spec.ts';
+import { InternalError } from '../diagnostics/diagnostic.ts';
+import type { DimSizes } from '../tensor/tensor.ts';
+import { MatmulRunner, OperandRangeError } from './matmul.ts';
+import { bufferOf, type Run } from './run-setup.ts';
+import { BufferUsage } from './usage.ts';
+
+/** How the schedule's commands reach the queue. */
+export interface Recorder {
+  /** The encoder the next commands go to. */
+  encoder(): GPUCommandEncoder;
+  /** Sets the chunk's first row and row count for the next commands. */
+  setChunk(start: number, rows: number): void;
+  /** The commands of one chunk (or one pass alone) are recorded. */
+  endChunk(): void;
+}
+
+/** One submit per chunk, the uniform written before each (the queue orders the writes). */
+export function streamRecorder(run: Run): Recorder {
+  let enc: GPUCommandEncoder | undefined;
+  return {
+    encoder: () => (enc ??= run.dev.device.createCommandEncoder({ label: 'projc chunk' })),
+    setChunk(start, rows) {
+      run.uni.words[run.uni.chunkStart] = start;
+      run.uni.words[run.uni.chunkRows] = rows;
+      run.pool.upload(run.uniform, run.uni.words);
+    },
+    endChunk() {
+      if (enc) run.dev.device.queue.submit([enc.finish()]);
+      enc = undefined;
+      run.runner.afterSubmit();
+    },
+  };
+}
+
+/**
+ * Everything in one encoder: each chunk's uniform block is one slice of an image buffer,
+ * copied into the uniform buffer by the encoder itself before the chunk's passes.
+ */
+export function recordRecorder(run: Run, enc: GPUCommandEncoder): Recorder & { finish(): void } {
+  const blockWords = run.uni.words.length;
+  const isPre = (i: number) => run.p.plan.sweeps[i]?.pre === true;
+  // before + (each sweep's chunks + its after) + epilogue
+  const blocks =
+    2 + run.p.sweeps.reduce((s, sw) => s + 1 + (isPre(sw.index) ? 1 : run.chunk.chunks), 0);
+  const image = new Uint32Array(blocks * blockWords);
+  const imageBuf = run.pool.create(
+    'uniform-image',
+    image.byteLength,
+    BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+  );
+  let used = 0;
+  return {
+    encoder: () => enc,
+    setChunk(start, rows) {
+      if (used >= blocks) throw new InternalError('uniform image too small');
+      run.uni.words[run.uni.chunkStart] = start;
+      run.uni.words[run.uni.chunkRows] = rows;
+      image.set(run.uni.words, used * blockWords);
+      enc.copyBufferToBuffer(imageBuf, used * blockWords * 4, run.uniform, 0, blockWords * 4);
+      used++;
+    },
+    endChunk() {},
+    finish() {
+      // Lands before the encoder's submit, whoever submits it.
+      run.pool.upload(imageBuf, image.subarray(0, Math.max(1, used) * blockWords));
+    },
+  };
+}
+
+/**
+ * The schedule: before, each sweep chunk by chunk then its after-kernels, the epilogue.
+ * Yields the number of chunks of all sweeps after each chunk.
+ */
+export function* schedule(run: Run, rec: Recorder): Generator<number, void, void> {
+  const { p, sizes, chunk, total, runner, buffers } = run;
+  const state = { start: 0, rows: 0 };
+  const dispatch = (enc: GPUCommandEncoder, name: string) => {
+    const k = run.kernels.get(name);
+    if (!k) throw new InternalError(`no module ${name}`);
+    const groups = workgroups(k.module, sizes, state);
+    if (groups === 0) return;
+    const pass = enc.beginComputePass({ label: name });
+    pass.setPipeline(k.pipeline);
+    pass.setBindGroup(0, k.group);
+    pass.dispatchWorkgroups(Math.min(groups, GRID_X), Math.ceil(groups / GRID_X));
+    pass.end();
+  };
+  const runAlone = (names: readonly string[]) => {
+    if (!names.length) return;
+    state.start = 0;
+    state.rows = 0;
+    rec.setChunk(0, 0);
+    const enc = rec.encoder();
+    for (const n of names) dispatch(enc, n);
+    rec.endChunk();
+  };
+  runAlone(p.before);
+  // A pre-pass runs over all the rows at once (its per-row values are sized for them).
+  const isPre = (i: number) => p.plan.sweeps[i]?.pre === true;
+  const chunksInAll = p.sweeps.reduce((s, sw) => s + (isPre(sw.index) ? 1 : chunk.chunks), 0);
+  for (const sw of p.sweeps) {
+    const step = isPre(sw.index) ? Math.max(1, total) : chunk.chunkRows;
+    for (let start = 0; start < total; start += step) {
+      run.dev.throwIfLost();
+      state.start = start;
+      state.rows = Math.min(step, total - start);
+      rec.setChunk(state.start, state.rows);
+      const enc = rec.encoder();
+      for (const s of sw.chunk) {
+        if (s.kind === 'kernel') dispatch(enc, s.module);
+        else encodeSplit(runner, enc, matmulArgs(s.spec, buffers, sizes, state));
+      }
+      rec.endChunk();
+      yield chunksInAll;
+    }
+    runAlone(sw.after);
+  }
+  runAlone(p.epilogue);
+}
+
+/** Workgroups of a module's dispatch for the current chunk. */
+function workgroups(
+  m: KernelModule,
+  sizes: DimSizes,
+  chunk: { start: number; rows: number },
+): number {
+  switch (m.dispatch.kind) {
+    case 'rows':
+      return chunk.rows;
+    case 'kept': {
+      const inner = Math.max(1, evalSize(m.dispatch.inner, sizes, chunk));
+      if (chunk.rows === 0) return 0;
+      return (
+        Math.floor((chunk.start + chunk.rows - 1) / inner) - Math.floor(chunk.start / inner) + 1
+      );
+    }
+    case 'elements':
+      return Math.ceil(evalSize(m.dispatch.count, sizes, chunk) / m.workgroupSize);
+    case 'groups':
+      return evalSize(m.dispatch.count, sizes, chunk);
+  }
+}
+
+type Args = Parameters<MatmulRunner['encode']>[1];
+
+/**
+ * Records a product, split in halves while an operand's range passes the binding limit,
+ * along the dim that spans most of that operand: a weight too large to bind whole is read
+ * a slice of vocabulary rows at a time (z = X·Wᵀ along N; dX = dz·W along K, the later
+ * halves accumulating), and an accumulator like dW a slice of rows at a time.
+ */
+function encodeSplit(runner: MatmulRunner, enc: GPUCommandEncoder, a: Args): void {
+  try {
+    runner.encode(enc, a);
+  } catch (e) {
+    if (!(e instanceof OperandRangeError)) throw e;
+    const span = { M: 0, N: 0, K: 0 };
+    if (e.operand === 'A') Object.assign(span, { M: (a.M - 1) * a.sAm, K: (a.K - 1) * a.sAk });
+    else if (e.operand === 'B') Object.assign(span, { N: (a.N - 1) * a.sBn, K: (a.K - 1) * a.sBk });
+    else Object.assign(span, { M: (a.M - 1) * a.sCm, N: (a.N - 1) * a.sCn });
+    const dim = (['M', 'N', 'K'] as const).reduce((x, y) => (span[y] > span[x] ? y : x));
+    const n = a[dim];
+    if (n <= 1) throw e;
+    const h = Math.ceil(n / 2);
+    if (dim === 'M') {
+      encodeSplit(runner, enc, { ...a, M: h });
+      encodeSplit(runner, enc, {
+        ...a,
+        M: a.M - h,
+        offA: a.offA + h * a.sAm,
+        offC: a.offC + h * a.sCm,
+      });
+    } else if (dim === 'N') {
+      encodeSplit(runner, enc, { ...a, N: h });
+      encodeSplit(runner, enc, {
+        ...a,
+        N: a.N - h,
+        offB: a.offB + h * a.sBn,
+        offC: a.offC + h * a.sCn,
+      });
+    } else {
+      // C = A₁B₁ (+ the old C), then C += A₂B₂.
+      encodeSplit(runner, enc, { ...a, K: h });
+      encodeSplit(runner, enc, {
+        ...a,
+        K: a.K - h,
+        offA: a.offA + h * a.sAk,
+        offB: a.offB + h * a.sBk,
+        accumulate: true,
+      });
+    }
+  }
+}
+
+/** A product's arguments for the current chunk. */
+function matmulArgs(
+  s: MatmulSpec,
+  buffers: ReadonlyMap<string, GPUBuffer>,
+  sizes: DimSizes,
+  chunk: { start: number; rows: number },
+) {
+  const e = (x: Parameters<typeof evalSize>[0]) => evalSize(x, sizes, chunk);
+  const operand = (d: string) => (d === 'bf16' || d === 'f16' ? d : 'f32');
+  return {
+    a: bufferOf(buffers, s.a.buffer),
+    b: bufferOf(buffers, s.b.buffer),
+    c: bufferOf(buffers, s.c.buffer),
+    aDtype: operand(s.a.dtype),
+    bDtype: operand(s.b.dtype),
+    accumulate: s.accumulate,
+    M: e(s.M),
+    N: e(s.N),
+    K: e(s.K),
+    offA: e(s.a.offset),
+    sAm: e(s.a.sOuter),
+    sAk: e(s.a.sK),
+    offB: e(s.b.offset),
+    sBk: e(s.b.sK),
+    sBn: e(s.b.sOuter),
+    offC: e(s.c.offset),
+    sCm: e(s.c.sOuter),
+    sCn: e(s.c.sK),
+  } as const;
+}
