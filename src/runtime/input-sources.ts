@@ -194,16 +194,16 @@ export function stageInput(
   let own: GPUBuffer | undefined;
   if (needs.own) {
     if (have === want || sameWords(have, want)) {
-      if (offset === 0) own = src.buffer;
+      // Bound as it is when kernels can bind it from byte 0; else copied on the device.
+      if (offset === 0 && src.buffer.usage & BufferUsage.STORAGE) own = src.buffer;
       else {
         own = make(`in.${name}`, storageBytes(want, n));
-        ctx.encoder.copyBufferToBuffer(
-          src.buffer,
-          offset,
-          own,
-          0,
-          Math.ceil(storageBytes(want, n) / 4) * 4,
+        // Whole words (WebGPU copies multiples of 4 bytes), within the caller's buffer.
+        const words = Math.min(
+          Math.ceil(storageBytes(want, n) / 4),
+          (src.buffer.size - offset) >> 2,
         );
+        ctx.encoder.copyBufferToBuffer(src.buffer, offset, own, 0, words * 4);
       }
     } else if (isFloatStorage(have) && isFloatStorage(want)) {
       own = make(`in.${name}`, storageBytes(want, n));

@@ -153,6 +153,27 @@ describe('a session with GPUBuffer inputs and caller gradient buffers', () => {
   });
 });
 
+describe('device inputs that cannot be bound as they are', () => {
+  it('copies a buffer without STORAGE usage on the device', async () => {
+    const kernel = kernelOf('f32');
+    const base = { X: { data: X, shape: [N, H] }, target: { data: target, shape: [N] } };
+    const want = await rt.run(kernel, { ...base, W: { data: W, shape: [V, H] } }, { grad: ['W'] });
+    const wBuf = rt.device.device.createBuffer({
+      size: W.byteLength,
+      usage: BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+    });
+    rt.device.device.queue.writeBuffer(wBuf, 0, W);
+    const got = await rt.run(
+      kernel,
+      { ...base, W: { buffer: wBuf, dtype: 'f32', shape: [V, H] } },
+      { grad: ['W'] },
+    );
+    expect(got.stats.inputBytes.get('W')).toBe(0);
+    expect([...(got.grads.get('W')?.data ?? [])]).toEqual([...(want.grads.get('W')?.data ?? [])]);
+    wBuf.destroy();
+  });
+});
+
 describe('bf16 parameters from f32 and from bits', () => {
   const bits = Uint16Array.from(W, (v) => f32ToBf16Bits(v));
   const xBits = Uint16Array.from(X, (v) => f32ToBf16Bits(v));
