@@ -26,6 +26,7 @@ import type { SessionCall } from '../api/session.ts';
 import type { TensorInput } from '../api/tensors.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { BufferUsage } from '../runtime/usage.ts';
+import { scaleInPlace } from './scale.ts';
 
 /** The active TF.js backend, which must be 'webgpu'. */
 export function webgpuBackend(): WebGPUBackend {
@@ -66,7 +67,7 @@ export interface TfKernel {
  * Makes `kernel` a function of TF.js tensors whose gradients with respect to `grad` reach
  * TF.js's autodiff. The result must be a scalar (a loss): its gradients are computed with
  * the forward, in the same sweep, for a cotangent of 1, and the backward scales them by
- * TF.js's cotangent dy (d(dy·L)/dθ = dy·dL/dθ for a scalar L, whatever the kernel is).
+ * TF.js's cotangent dy in place (d(dy·L)/dθ = dy·dL/dθ for a scalar L, whatever the kernel is).
  */
 export async function tfKernel(kernel: IrFunction, opts: TfKernelOptions): Promise<TfKernel> {
   const result = opts.result ?? kernel.results[0]?.name;
@@ -100,9 +101,7 @@ export async function tfKernel(kernel: IrFunction, opts: TfKernelOptions): Promi
         projInputs[name] = typeof v === 'number' ? v : deviceTensor(backend, v);
       // Everything TF.js recorded so far, those copies included, goes to the queue before
       // projc's commands, so projc reads it done.
-      backend.ensureCommandEncoderReady();
-      backend.endComputePassEncoder();
-      backend.submitQueue();
+      flush(backend);
       const value = newTensor(backend, [], 'float32');
       if (!isScalar(value)) throw new Error('projc/tfjs: the loss tensor is not a scalar');
       const grads = diff.map((t) => newTensor(backend, t.shape, 'float32'));
@@ -121,12 +120,31 @@ export async function tfKernel(kernel: IrFunction, opts: TfKernelOptions): Promi
       save(grads);
       return {
         value,
-        gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => saved.map((g) => tf.mul(dy, g)),
+        gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => {
+          // g ← dy·g in place (the gradients are ours alone), then handed on as clones:
+          // Identity shares the buffer, and the engine disposes the saved tensors after.
+          const b = webgpuBackend();
+          const dyBuf = bufferOf(b, dy);
+          flush(b);
+          scaleInPlace(
+            b.device,
+            dyBuf,
+            saved.map((g) => ({ buffer: bufferOf(b, g), count: g.size })),
+          );
+          return saved.map((g) => tf.clone(g));
+        },
       };
     });
     return f(...diff);
   };
   return Object.assign(call, { lastCall: () => last, outputBytes: () => outBytes });
+}
+
+/** Submits what TF.js has recorded and not submitted yet. */
+function flush(backend: WebGPUBackend): void {
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
 }
 
 function storageOf(t: tf.Tensor): StorageDtype {
