@@ -13,7 +13,7 @@ await installDawnNavigator();
 // The umbrella package registers the gradients of TF.js ops (tfjs-core alone has none).
 const tf = await import('@tensorflow/tfjs');
 await import('@tensorflow/tfjs-backend-webgpu');
-const { tfKernel, webgpuBackend } = await import('../../src/tfjs/index.ts');
+const { runtimeOn, tfKernel, webgpuBackend } = await import('../../src/tfjs/index.ts');
 type T = import('@tensorflow/tfjs').Tensor;
 
 const N = 24;
@@ -60,9 +60,11 @@ async function maxRel(a: T, b: T): Promise<number> {
 
 describe('projc/tfjs', () => {
   it('runs on the webgpu backend, sharing its device', async () => {
-    const ce = await tfKernel(kernel, { grad: ['X', 'W'] });
-    expect(webgpuBackend().device.label).toBe(webgpuBackend().device.label);
-    expect(ce).toBeTypeOf('function');
+    const rt = await runtimeOn();
+    expect(rt.device.device).toBe(webgpuBackend().device);
+    expect(rt.device.source).toBe('caller');
+    rt.release(); // a caller's device is left alone
+    expect(tf.add(tf.scalar(1), 1).dataSync()[0]).toBe(2);
   });
 
   it('gives the loss and gradients of TF.js materialized head, an upstream cotangent included', async () => {
