@@ -84,6 +84,8 @@ export interface TfjsGrpoResult {
   readonly lossAgreement: { max: number; at: number; maxAbs: number; belowFloor: number };
   readonly sampleMismatches: number;
   readonly peakRatio: number;
+  /** The same ratio in GPU buffer bytes (TF.js's buffer manager + projc's tracker). */
+  readonly gpuPeakRatio: number;
   readonly projcUploadedBytes: number;
   readonly ok: { loss: boolean; peak: boolean };
   readonly wallMs: number;
@@ -354,6 +356,7 @@ export async function main(
           r.log.headPeak.push(
             await headPeak(
               tf,
+              adapter.webgpuBackend(),
               () => tf.grads((x: TfTensor, w: TfTensor) => head(x, w))([X, r.m.vars.W]),
               r.kind === 'projc' ? grpo : undefined,
             ),
@@ -397,6 +400,9 @@ export async function main(
   const peakRatio = Math.max(
     ...projc.headPeak.map((p, i) => p.total / (tfjs.headPeak[i]?.total ?? NaN)),
   );
+  const gpuPeakRatio = Math.max(
+    ...projc.headPeak.map((p, i) => p.gpuTotal / (tfjs.headPeak[i]?.gpuTotal ?? NaN)),
+  );
   const result: TfjsGrpoResult = {
     config,
     device: deviceInfo,
@@ -405,8 +411,9 @@ export async function main(
     lossAgreement,
     sampleMismatches: projc.samples.filter((s, i) => s !== tfjs.samples[i]).length,
     peakRatio,
+    gpuPeakRatio,
     projcUploadedBytes: grpo.lastCall()?.uploadedBytes ?? NaN,
-    ok: { loss: lossOk, peak: peakRatio < 0.25 },
+    ok: { loss: lossOk, peak: peakRatio < 0.25 && gpuPeakRatio < 0.25 },
     wallMs: performance.now() - t0,
   };
   for (const line of tfjsGrpoSummary(result)) say(line);
@@ -426,7 +433,7 @@ export function tfjsGrpoSummary(r: TfjsGrpoResult): string[] {
     `loss: step 1 ${projc.losses[0]?.toExponential(3)} → step ${last + 1} ${projc.losses[last]?.toExponential(3)} (projc head), ${tfjs.losses[last]?.toExponential(3)} (TF.js head); reward ${projc.rewards[0]?.toFixed(3)} → ${projc.rewards[last]?.toFixed(3)}`,
     `per-step loss agreement: max |Δ|/|loss| = ${a.max.toExponential(2)} (step ${a.at + 1}) over the ${projc.losses.length - a.belowFloor} steps with |loss| ≥ ${LOSS_FLOOR}; max |Δ| = ${a.maxAbs.toExponential(2)}; every step within ${GRPO_TOLERANCE.loss}·|loss| + ${GRPO_TOLERANCE.lossAtol}: ${r.ok.loss ? 'ok' : 'FAIL'}`,
     `sampled generations that differ between the runs: ${r.sampleMismatches} of ${projc.samples.length}`,
-    `head peak projc/TF.js: ${(100 * r.peakRatio).toFixed(1)}% (must be < 25%) ${r.ok.peak ? 'ok' : 'FAIL'}; projc host bytes per call: ${r.projcUploadedBytes} (no tensor data)`,
+    `head peak projc/TF.js: ${(100 * r.peakRatio).toFixed(1)}% in tensor bytes, ${(100 * r.gpuPeakRatio).toFixed(1)}% in GPU bytes (must be < 25%) ${r.ok.peak ? 'ok' : 'FAIL'}; projc host bytes per call: ${r.projcUploadedBytes} (no tensor data)`,
     `time per step (mean after step 1): projc head ${meanStepMs(projc.stepMs).toFixed(1)} ms, TF.js head ${meanStepMs(tfjs.stepMs).toFixed(1)} ms; wall ${secs(r.wallMs)}`,
   ];
 }

@@ -36,6 +36,7 @@ interface TfjsLog {
   /** GRPO's also count the steps below GRPO_LOSS_FLOOR and the largest |Δ|. */
   readonly lossAgreement: { max: number; at: number; belowFloor?: number; maxAbs?: number };
   readonly peakRatio: number;
+  readonly gpuPeakRatio: number;
   readonly projcUploadedBytes: number;
   readonly ok: { loss: boolean; peak: boolean };
   readonly wallMs: number;
@@ -106,10 +107,13 @@ function lossNote(r: TfjsLog): string {
 function section(name: string, tag: string, command: string, r: TfjsLog): string {
   const { projc, tfjs } = r.runs;
   const n = projc.losses.length;
+  const pct = (a: number, b: number | undefined) => `${((100 * a) / (b ?? NaN)).toFixed(1)}%`;
   const probes = projc.headPeak
     .map((p, i) => {
       const q = tfjs.headPeak[i];
-      return `| ${i === 0 ? 'first step' : 'last step'} | ${kib(p.tfBytes)} + ${kib(p.projcBytes)} = ${kib(p.total)} | ${kib(q?.total ?? NaN)} | ${((100 * p.total) / (q?.total ?? NaN)).toFixed(1)}% |`;
+      const when = i === 0 ? 'first step' : 'last step';
+      const gpu = `| ${kib(p.gpuBytes)} + ${kib(p.projcBytes)} = ${kib(p.gpuTotal)} | ${kib(q?.gpuTotal ?? NaN)} | ${pct(p.gpuTotal, q?.gpuTotal)} |`;
+      return `| ${when} | ${kib(p.tfBytes)} + ${kib(p.projcBytes)} = ${kib(p.total)} | ${kib(q?.total ?? NaN)} | ${pct(p.total, q?.total)} ${gpu}`;
     })
     .join('\n');
   return `## ${name}
@@ -123,16 +127,19 @@ function section(name: string, tag: string, command: string, r: TfjsLog): string
 | check | figure | |
 | --- | --- | --- |
 | per-step loss, max \\|Δ\\|/\\|loss\\| | ${e(r.lossAgreement.max)} (step ${r.lossAgreement.at + 1})${lossNote(r)} | ${pass(r.ok.loss)} |
-| head peak, projc / TF.js | ${(100 * r.peakRatio).toFixed(1)}% (< 25%) | ${pass(r.ok.peak)} |
+| head peak, projc / TF.js | ${(100 * r.peakRatio).toFixed(1)}% in tensor bytes, ${(100 * r.gpuPeakRatio).toFixed(1)}% in GPU bytes (< 25%) | ${pass(r.ok.peak)} |
 | host bytes projc uploads per call | ${r.projcUploadedBytes} (arena image and uniforms; no tensor) | |
 | time per step, mean after step 1 | projc head ${meanAfterFirst(projc.stepMs).toFixed(1)} ms, TF.js head ${meanAfterFirst(tfjs.stepMs).toFixed(1)} ms | |
 
 The head's peak memory, forward and backward of the head alone on the hidden states of
-the first and the last step (TF.js tensor bytes at the peak of \`tf.profile\` above what
-was live before, plus for projc the peak of its own buffers from its tracker):
+the first and the last step, above what was live before: in TF.js tensor bytes (the peak
+of \`tf.profile\`, as \`tf.memory()\` counts them: a clone counts again though it shares
+its buffer, so the projc head's gradients, handed on as clones, count twice), and in GPU
+bytes (TF.js's buffer manager at its peak, each buffer once); for projc plus the peak of
+its own buffers from its tracker:
 
-| probe | projc head: TF.js tensors + projc buffers | TF.js head | ratio |
-| --- | --- | --- | --- |
+| probe | projc head: TF.js tensors + projc buffers | TF.js head | ratio | projc head: TF.js GPU buffers + projc buffers | TF.js head | ratio |
+| --- | --- | --- | --- | --- | --- | --- |
 ${probes}
 `;
 }
