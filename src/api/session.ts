@@ -162,11 +162,15 @@ export class Session {
    * later submit on the device's queue sees them computed (WebGPU runs submits in order).
    */
   encode(inputs: Readonly<Record<string, TensorInput>>, opts: EncodeOptions = {}): SessionCall {
-    const sources = new Map<string, InputSource | StagedSource>(
-      bindInputs(this.kernel, inputs, new Set(this.bound.keys())),
-    );
+    const given = bindInputs(this.kernel, inputs, new Set(this.bound.keys()));
+    // A call's own input takes the place of a bound one of the same name.
+    const shapes = shapesOf(this.kernel, given);
+    const sources = new Map<string, InputSource | StagedSource>(given);
     for (const [name, b] of this.bound)
-      if (!sources.has(name)) sources.set(name, { kind: 'staged', staged: b.staged });
+      if (!given.has(name)) {
+        sources.set(name, { kind: 'staged', staged: b.staged });
+        if (b.staged.shape.length) shapes.set(name, b.staged.shape);
+      }
     const { extra } = cotangentInputs(this.kernel, opts.cotangents ?? {});
     for (const name of Object.keys(opts.cotangents ?? {}))
       if (this.options.cotangents?.[name] !== 'tensor')
@@ -176,8 +180,6 @@ export class Session {
           message: `the session was made without a tensor cotangent for \`${name}\``,
         });
     for (const [k, v] of extra) sources.set(k, v);
-    const shapes = shapesOf(this.kernel, sources as ReadonlyMap<string, InputSource>);
-    for (const [name, b] of this.bound) if (b.staged.shape.length) shapes.set(name, b.staged.shape);
     const sizes = bindDims(this.kernel, shapes);
     checkCotangentShapes(this.kernel, extra, sizes);
     const run = encodeProgram(

@@ -119,6 +119,25 @@ describe('a session with GPUBuffer inputs and caller gradient buffers', () => {
     s.release();
   });
 
+  it('takes the input of a call over a bound one, with its own shape', async () => {
+    const kernel = kernelOf('f32');
+    const s = await rt.session(kernel, { grad: ['X'] });
+    s.bind({ W: { data: W, shape: [V, H] } });
+    const V2 = V - 8;
+    const W2 = W.subarray(0, V2 * H);
+    const t2 = target.map((t) => (t >= V2 ? -100 : t));
+    const base = { X: { data: X, shape: [N, H] }, target: { data: t2, shape: [N] } };
+    const want = await rt.run(
+      kernel,
+      { ...base, W: { data: W2, shape: [V2, H] } },
+      { grad: ['X'] },
+    );
+    const got = await s.run({ ...base, W: { data: W2, shape: [V2, H] } }, { readback: true });
+    expect([...(got.host.get('grad.X') ?? [])]).toEqual([...(want.grads.get('X')?.data ?? [])]);
+    for (const t of got.results.values()) t.buffer.destroy();
+    s.release();
+  });
+
   it('records into the caller encoder, results valid once it is submitted', async () => {
     const kernel = kernelOf('f32');
     const s = await rt.session(kernel, { grad: ['W'], chunkRows: 8 });
