@@ -164,7 +164,7 @@ export async function writeTfjsReport(dir: string = DEFAULT_OUT): Promise<void> 
   });
   writePlain(
     `${dir}/tfjs-head-peak.svg`,
-    barChart(bars, { title: "TF.js runs: the head's peak memory" }),
+    barChart(bars, { title: "TF.js runs: the head's peak (tensor bytes + projc's buffers)" }),
   );
   const devices = [...new Set(all.map((r) => r.device))];
   const text = `# Training in TF.js with a projc head
