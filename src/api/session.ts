@@ -18,7 +18,13 @@ import {
   type StagedInput,
 } from '../runtime/input-sources.ts';
 import { BufferUsage } from '../runtime/usage.ts';
-import { bindInputs, checkCotangentShapes, cotangentInputs, shapesOf } from './bind-inputs.ts';
+import {
+  bindInputs,
+  checkCotangentShapes,
+  completeOptional,
+  cotangentInputs,
+  shapesOf,
+} from './bind-inputs.ts';
 import type { TensorInput } from './tensors.ts';
 
 export interface SessionOptions extends ExecuteOptions {
@@ -182,6 +188,10 @@ export class Session {
     for (const [k, v] of extra) sources.set(k, v);
     const sizes = bindDims(this.kernel, shapes);
     checkCotangentShapes(this.kernel, extra, sizes);
+    // Optional tensors: flags (and zeros for an absent one) are per call; bound ones are given.
+    const completed = new Map(given);
+    completeOptional(this.kernel, completed, sizes, this.options.grad, new Set(this.bound.keys()));
+    for (const [k, v] of completed) sources.set(k, v);
     const run = encodeProgram(
       this.device,
       this.program,

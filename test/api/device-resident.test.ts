@@ -3,7 +3,7 @@
 // calls recorded into the caller's encoder; each against the host path of Runtime.run.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, Runtime, type IrFunction } from '../../src/index.ts';
+import { compile, Runtime, type IrFunction, type TensorInput } from '../../src/index.ts';
 import { f32ToBf16Bits } from '../../src/io/dtype-bits.ts';
 import { mulberry32 } from '../../src/run/rng.ts';
 import { BufferUsage, MapMode } from '../../src/runtime/usage.ts';
@@ -190,6 +190,35 @@ describe('device inputs that cannot be bound as they are', () => {
     expect(got.stats.inputBytes.get('W')).toBe(0);
     expect([...(got.grads.get('W')?.data ?? [])]).toEqual([...(want.grads.get('W')?.data ?? [])]);
     wBuf.destroy();
+  });
+});
+
+describe('optional tensors in a session', () => {
+  it('binds a bias once, leaves the class weights out, like Runtime.run', async () => {
+    let text = readFileSync(new URL('../../examples/ce_liger.proj', import.meta.url), 'utf8');
+    text = text.replaceAll('bf16[', 'f32[');
+    const kernel = compile(text).kernels.get('ce_liger');
+    if (!kernel) throw new Error('no ce_liger');
+    const bias = Float32Array.from({ length: V }, (_, v) => Math.sin(v));
+    const base = {
+      X: { data: X, shape: [N, H] },
+      W: { data: W, shape: [V, H] },
+      target: { data: target, shape: [N] },
+    };
+    const s = await rt.session(kernel, { grad: ['X', 'W'] });
+    for (const withBias of [true, false]) {
+      const extra: Record<string, TensorInput> = withBias
+        ? { bias: { data: bias, shape: [V] } }
+        : {};
+      const want = await rt.run(kernel, { ...base, ...extra }, { grad: ['X', 'W'] });
+      if (withBias) s.bind(extra);
+      else s.unbind('bias');
+      const got = await s.run(base, { readback: true });
+      expect(got.host.get('out')?.[0]).toBe(want.outputs.get('out')?.data[0]);
+      expect([...(got.host.get('grad.W') ?? [])]).toEqual([...(want.grads.get('W')?.data ?? [])]);
+      for (const t of got.results.values()) t.buffer.destroy();
+    }
+    s.release();
   });
 });
 
