@@ -3,7 +3,11 @@
 // seeded generator), rewarded, given group-normalised advantages, and the policy is
 // updated with TRL's grpo_loss (loss_type="grpo"): once through projc/tfjs (the kernel
 // `grpo_loss` of examples/grpo.proj on TF.js's device, zero copy), once written in TF.js
-// ops on the materialized logits. Same seed, prompts and sampler seed for both runs.
+// ops on the materialized logits. Same seed and prompts for both runs, and the same
+// rollouts: the baseline's completions, each run with its own old_logp. Sampling from each
+// run's own policy would let one token flip (a uniform draw landing between two policies
+// 1e-7 apart) hand the runs different data for the rest of the run; each run still samples
+// with the same draws, and `sampleMismatches` counts the generations where they differ.
 //
 //   npm run train:tfjs-grpo                   # 60 steps (30 generations × 2 iterations)
 //   npm run train:tfjs-grpo -- --steps 10 --out /tmp/tfjs
@@ -219,6 +223,25 @@ async function generate(
   };
 }
 
+/** A generation with old_logp from `policy` (TRL's old_per_token_logps of the model trained). */
+async function onPolicy(
+  tf: Tf,
+  cfg: TfjsGrpoConfig,
+  g: Generation,
+  policy: TfModel,
+): Promise<Generation> {
+  const { completionLen: K, promptLen } = cfg;
+  const Lp = promptLen + 1;
+  const L = Lp + K - 1;
+  const B = g.advantages.length;
+  const tokT = tf.tensor2d(g.tokens, [B, L], 'int32');
+  const tgtT = tf.tensor2d(g.target, [B, K], 'int32');
+  const rows = completionRows(tf, B, L, Lp, K);
+  const oldLogp = await logpOf(tf, policy, tokT, rows, tgtT, B, L);
+  tf.dispose([tokT, tgtT, rows]);
+  return { ...g, oldLogp };
+}
+
 /**
  * TRL's grpo_loss in TF.js ops (temperature 1, delta = None): per token
  *   l = −min(r·A, clip(r, 1 − ε, 1 + ε)·A) + β·(exp(ref − logp) − (ref − logp) − 1),
@@ -311,11 +334,21 @@ export async function main(
       const prompts = order
         .slice(0, P)
         .map((i) => [...Buffer.from((lines[i] ?? '').slice(0, promptLen), 'latin1')]);
-      for (const r of runs) {
-        if (it === 0) {
-          r.gen = await generate(tf, config, r.m, ref, prompts, r.rand);
-          r.log.samples.push(r.gen.completions.join('\n'));
+      if (it === 0) {
+        // Each run samples from its own policy (the same draws), which says whether the two
+        // policies still sample alike; both then train on the baseline's rollouts.
+        const gens: Generation[] = [];
+        for (const r of runs) {
+          const g = await generate(tf, config, r.m, ref, prompts, r.rand);
+          r.log.samples.push(g.completions.join('\n'));
+          gens.push(g);
         }
+        const shared = gens[runs.findIndex((r) => r.kind === 'tfjs')];
+        if (!shared) throw new Error('no baseline generation');
+        for (const r of runs)
+          r.gen = r.kind === 'tfjs' ? shared : await onPolicy(tf, config, shared, r.m);
+      }
+      for (const r of runs) {
         const g = r.gen;
         if (!g) throw new Error('no generation');
         const ins = {
@@ -432,7 +465,7 @@ export function tfjsGrpoSummary(r: TfjsGrpoResult): string[] {
   return [
     `loss: step 1 ${projc.losses[0]?.toExponential(3)} → step ${last + 1} ${projc.losses[last]?.toExponential(3)} (projc head), ${tfjs.losses[last]?.toExponential(3)} (TF.js head); reward ${projc.rewards[0]?.toFixed(3)} → ${projc.rewards[last]?.toFixed(3)}`,
     `per-step loss agreement: max |Δ|/|loss| = ${a.max.toExponential(2)} (step ${a.at + 1}) over the ${projc.losses.length - a.belowFloor} steps with |loss| ≥ ${LOSS_FLOOR}; max |Δ| = ${a.maxAbs.toExponential(2)}; every step within ${GRPO_TOLERANCE.loss}·|loss| + ${GRPO_TOLERANCE.lossAtol}: ${r.ok.loss ? 'ok' : 'FAIL'}`,
-    `sampled generations that differ between the runs: ${r.sampleMismatches} of ${projc.samples.length}`,
+    `generations each policy would have sampled differently (both train on the baseline's): ${r.sampleMismatches} of ${projc.samples.length}`,
     `head peak projc/TF.js: ${(100 * r.peakRatio).toFixed(1)}% in tensor bytes, ${(100 * r.gpuPeakRatio).toFixed(1)}% in GPU bytes (must be < 25%) ${r.ok.peak ? 'ok' : 'FAIL'}; projc host bytes per call: ${r.projcUploadedBytes} (no tensor data)`,
     `time per step (mean after step 1): projc head ${meanStepMs(projc.stepMs).toFixed(1)} ms, TF.js head ${meanStepMs(tfjs.stepMs).toFixed(1)} ms; wall ${secs(r.wallMs)}`,
   ];

@@ -28,7 +28,7 @@ const meanAfterFirst = (xs: readonly number[]) =>
 interface TfjsLog {
   readonly device: string;
   readonly date: string;
-  readonly config: { readonly steps: number };
+  readonly config: { readonly steps: number; readonly numIterations?: number };
   readonly runs: {
     readonly projc: { losses: number[]; stepMs: number[]; headPeak: HeadPeak[] };
     readonly tfjs: { losses: number[]; stepMs: number[]; headPeak: HeadPeak[] };
@@ -38,6 +38,8 @@ interface TfjsLog {
   readonly peakRatio: number;
   readonly gpuPeakRatio: number;
   readonly projcUploadedBytes: number;
+  /** GRPO: generations the two policies would have sampled differently with the same draws. */
+  readonly sampleMismatches?: number;
   readonly ok: { loss: boolean; peak: boolean };
   readonly wallMs: number;
 }
@@ -130,7 +132,7 @@ function section(name: string, tag: string, command: string, r: TfjsLog): string
 | head peak, projc / TF.js | ${(100 * r.peakRatio).toFixed(1)}% in tensor bytes, ${(100 * r.gpuPeakRatio).toFixed(1)}% in GPU bytes (< 25%) | ${pass(r.ok.peak)} |
 | host bytes projc uploads per call | ${r.projcUploadedBytes} (arena image and uniforms; no tensor) | |
 | time per step, mean after step 1 | projc head ${meanAfterFirst(projc.stepMs).toFixed(1)} ms, TF.js head ${meanAfterFirst(tfjs.stepMs).toFixed(1)} ms | |
-
+${r.sampleMismatches === undefined ? '' : `| rollouts | both runs train on the baseline's; each policy sampling with the same draws would have differed in ${r.sampleMismatches} of ${Math.ceil(r.config.steps / (r.config.numIterations ?? 1))} generations | |\n`}
 The head's peak memory, forward and backward of the head alone on the hidden states of
 the first and the last step, above what was live before: in TF.js tensor bytes (the peak
 of \`tf.profile\`, as \`tf.memory()\` counts them: a clone counts again though it shares
