@@ -1,9 +1,10 @@
 // projc in a real browser: Debian's Chromium (headless, SwiftShader's WebGPU adapter on the
-// CPU) driven by playwright-core. Two pages are built with vite from the sources' browser
+// CPU) driven by playwright-core. Three pages are built with vite from the sources' browser
 // entry, served on 127.0.0.1, and run on navigator.gpu:
 // - page/: examples/cross_entropy.proj with gradients, compared with the same run in Node on
 //   Dawn; the screenshot is docs/browser/cross-entropy.png (rewritten with UPDATE_DOCS=1);
-// - examples/web/: the playground (diagnostics, IR, plan, run as the text changes).
+// - examples/web/: the playground (diagnostics, IR, plan, run as the text changes);
+// - tfjs-page/: projc/tfjs on TF.js's webgpu backend, its gradients against TF.js's own head.
 // The build fails if anything reaches a `node:` module or Dawn. Where Chromium cannot be
 // launched (no /usr/bin/chromium, or $PROJC_CHROMIUM), the tests skip with the reason printed.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, Runtime } from '../../src/index.ts';
 import { randomInputs } from '../../src/run/random-inputs.ts';
 import { runCrossEntropy, type CaseResult } from './page/cross-entropy-case.ts';
+import type { TfjsPageResult } from './tfjs-page/result.ts';
 
 const CHROMIUM = process.env['PROJC_CHROMIUM'] ?? '/usr/bin/chromium';
 const UPDATE = process.env['UPDATE_DOCS'] === '1';
@@ -109,6 +111,10 @@ async function serve(dir: string): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${port}` };
 }
 
+function isTfjsResult(x: unknown): x is TfjsPageResult {
+  return typeof x === 'object' && x !== null && 'gradXRel' in x && 'sameDevice' in x;
+}
+
 function isCaseResult(x: unknown): x is CaseResult {
   return typeof x === 'object' && x !== null && 'loss' in x && 'gradX' in x && 'gradW' in x;
 }
@@ -145,9 +151,10 @@ describe.skipIf(typeof launched === 'string')('in headless Chromium on navigator
     out = mkdtempSync(join(tmpdir(), 'projc-pages-'));
     await buildPage('test/browser/page', join(out, 'ce'));
     await buildPage('examples/web', join(out, 'playground'));
+    await buildPage('test/browser/tfjs-page', join(out, 'tfjs'));
     site = await serve(out);
     mkdirSync('docs/browser', { recursive: true });
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     if (typeof launched !== 'string') {
@@ -159,13 +166,17 @@ describe.skipIf(typeof launched === 'string')('in headless Chromium on navigator
   });
 
   it('builds pages that import nothing from Node', () => {
-    for (const dir of ['ce', 'playground']) {
+    for (const dir of ['ce', 'playground', 'tfjs']) {
       const assets = join(out, dir, 'assets');
       const js = readdirSync(assets).filter((f) => f.endsWith('.js'));
       expect(js.length).toBeGreaterThan(0);
+      // TF.js names its backend 'webgpu': on that page only a load of the module counts.
+      const dawn =
+        dir === 'tfjs' ? /(?:from\s*|import\(\s*|require\(\s*)["']webgpu["']/ : /["']webgpu["']/;
       for (const f of js) {
         const code = readFileSync(join(assets, f), 'utf8');
-        expect(code).not.toMatch(/from\s*["']node:|import\(\s*["']node:|["']webgpu["']/);
+        expect(code).not.toMatch(/from\s*["']node:|import\(\s*["']node:/);
+        expect(code).not.toMatch(dawn);
       }
     }
   });
@@ -206,6 +217,35 @@ describe.skipIf(typeof launched === 'string')('in headless Chromium on navigator
     expect(Math.abs(inBrowser.loss - inNode.loss) / Math.abs(inNode.loss)).toBeLessThan(TOLERANCE);
     expect(relDiff(inBrowser.gradX, inNode.gradX)).toBeLessThan(TOLERANCE);
     expect(relDiff(inBrowser.gradW, inNode.gradW)).toBeLessThan(TOLERANCE);
+  }, 120_000);
+
+  it("runs projc/tfjs on TF.js's webgpu backend, its gradients matching TF.js's own head", async () => {
+    const page = await browser().newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${site?.url}/tfjs/`);
+    await page
+      .waitForFunction('window.projcTfjsResult ?? window.projcError', undefined, {
+        timeout: 90_000,
+      })
+      .catch(async (e: unknown) => {
+        const status = await page.locator('#status').innerText();
+        throw new Error(`the page did not finish (its status: ${status})`, { cause: e });
+      });
+    const r: unknown = await page.evaluate('window.projcTfjsResult ?? window.projcError');
+    await page.close();
+    expect(errors).toEqual([]);
+    if (!isTfjsResult(r)) throw new Error(`page: ${String(r)}`);
+    console.log(
+      `projc/tfjs in the browser: loss ${r.loss}, vs TF.js's head ${r.lossRel.toExponential(2)}, ` +
+        `grad.X ${r.gradXRel.toExponential(2)}, grad.W ${r.gradWRel.toExponential(2)}`,
+    );
+    expect(r.backend).toBe('webgpu');
+    expect(r.sameDevice).toBe(true);
+    expect(r.inputBytes).toEqual([0, 0, 0]);
+    expect(r.lossRel).toBeLessThan(TOLERANCE);
+    expect(r.gradXRel).toBeLessThan(TOLERANCE);
+    expect(r.gradWRel).toBeLessThan(TOLERANCE);
   }, 120_000);
 
   it('runs the playground: diagnostics, IR and plan follow the text; Run uses the GPU', async () => {
