@@ -2,7 +2,6 @@
 // one shape on a Runtime's device: projc's generated program, and the materialized
 // baseline (src/bench/eager.ts) where its [N, V] logits fit the device's buffer limits.
 import { freemem } from 'node:os';
-import type { Program } from '../../../codegen/program.ts';
 import type { Runtime } from '../../api/runtime.ts';
 import { interpret } from '../../interp/interpret.ts';
 import type { IrFunction } from '../../ir/types.ts';
@@ -111,7 +110,6 @@ export function hostProblem(c: CeCase, free = freemem()): string | undefined {
 
 /** Why the materialized baseline cannot run at this shape on this device, or undefined. */
 export function baselineProblem(
-  program: Program,
   sizes: DimSizes,
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number },
 ): string | undefined {
@@ -121,7 +119,6 @@ export function baselineProblem(
     return `its f32 logits (${gib(logits)}) pass maxBufferSize (${gib(limits.maxBufferSize)})`;
   if (logits > limits.maxStorageBufferBindingSize)
     return `its f32 logits (${gib(logits)}) pass maxStorageBufferBindingSize (${gib(limits.maxStorageBufferBindingSize)}): its kernels bind whole tensors`;
-  void program;
   return undefined;
 }
 
@@ -216,7 +213,7 @@ export async function benchCrossEntropy(
   if (opts.interpreter) compare('interpreter', interpret(program.fn, inputs, sizes), last.values);
 
   let baseline: CeResult['baseline'];
-  const problem = baselineProblem(program, sizes, dev.limits);
+  const problem = baselineProblem(sizes, dev.limits);
   if (problem !== undefined) {
     baseline = { fits: false, reason: problem, predictedBytes };
     opts.log(`  baseline does not fit: ${problem}`);

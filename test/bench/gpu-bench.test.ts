@@ -1,0 +1,160 @@
+// `npm run bench:gpu` on the adapter the tests have (the CPU one, Dawn on llvmpipe): the
+// script itself, unchanged, in --smoke mode. It must run the whole pipeline at the small
+// shapes, agree with the interpreter and the baseline, and skip every real-size shape with
+// the printed reason.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { adapterKind, knownPeak } from '../../src/bench/gpu/adapter.ts';
+import { baselineProblem, hostProblem } from '../../src/bench/gpu/ce-bench.ts';
+import {
+  parseGpuBenchArgs,
+  REAL_CE,
+  REAL_MATMUL,
+  SMOKE_CE,
+  SMOKE_MATMUL,
+} from '../../src/bench/gpu/main.ts';
+import type { GpuBenchReport } from '../../src/bench/gpu/report.ts';
+import { acquireDevice } from '../../src/runtime/device.ts';
+import { gpuTimer } from '../../src/bench/gpu/timer.ts';
+import { deviceFacts } from '../../src/bench/gpu/adapter.ts';
+
+const run = promisify(execFile);
+
+describe('npm run bench:gpu -- --smoke', () => {
+  it('runs the small shapes, agrees with its references and skips the real sizes with a reason', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'projc-bench-gpu-'));
+    const dev = await acquireDevice();
+    const kind = adapterKind(deviceFacts(dev.device), dev.adapterInfo);
+    dev.release();
+    const { stdout } = await run(
+      join('node_modules', '.bin', 'tsx'),
+      ['scripts/bench-gpu.ts', '--smoke', '--repeats', '2', '--out', out],
+      { timeout: 60_000 },
+    );
+    const reason = kind.cpu ? (kind.reason ?? '') : '--smoke runs the small shapes only';
+    expect(reason).not.toBe('');
+    for (const m of REAL_MATMUL)
+      expect(stdout).toContain(
+        `matmul ${m.name} ${m.dtype} ${m.M}×${m.K}×${m.N}: skipped: ${reason}`,
+      );
+    for (const c of REAL_CE)
+      expect(stdout).toContain(
+        `cross-entropy ${c.name} N=${c.N} H=${c.H} V=${c.V}: skipped: ${reason}`,
+      );
+
+    const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as GpuBenchReport;
+    expect(r.ok).toBe(true);
+    expect(r.failed).toEqual([]);
+    expect(r.cpuAdapter !== null).toBe(kind.cpu);
+    expect(r.skipped.map((s) => s.name).sort()).toEqual(
+      [...REAL_MATMUL.map((m) => `${m.name} ${m.dtype}`), ...REAL_CE.map((c) => c.name)].sort(),
+    );
+    expect(r.matmul.map((m) => [m.M, m.K, m.N, m.dtype])).toEqual(
+      SMOKE_MATMUL.map((m) => [m.M, m.K, m.N, m.dtype]),
+    );
+    for (const m of r.matmul) {
+      expect(m.timesMs).toHaveLength(2);
+      expect(Number.isFinite(m.gflops) && m.gflops > 0).toBe(true);
+      expect(m.checked).toBe(m.M * m.N);
+      expect(m.maxRelError).toBeLessThan(1e-5);
+    }
+    expect(r.crossEntropy.map((c) => c.name)).toEqual(SMOKE_CE.map((c) => c.name));
+    for (const c of r.crossEntropy) {
+      expect(Number.isFinite(c.loss)).toBe(true);
+      // Uniform logits of unit variance: the loss is near ln V.
+      expect(Math.abs(c.loss - Math.log(c.V))).toBeLessThan(1.5);
+      expect(Number.isFinite(c.projc.gflops) && c.projc.gflops > 0).toBe(true);
+      expect(c.projc.peakBytes).toBeGreaterThan(0);
+      expect(c.baseline.fits).toBe(true);
+      if (c.baseline.fits) expect(c.projc.peakBytes).toBeLessThan(c.baseline.peakBytes);
+      for (const against of ['interpreter', 'baseline', 'Runtime.run']) {
+        const errs = c.agreement[against] ?? {};
+        expect(Object.keys(errs).sort()).toEqual(['grad.W', 'grad.X', 'out']);
+        for (const e of Object.values(errs)) expect(e).toBeLessThan(1e-4);
+      }
+    }
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(md).toContain('## Skipped');
+    expect(md).toContain(`cross-entropy **seed**: ${reason}`);
+  }, 60_000);
+});
+
+describe('adapter kinds and peaks', () => {
+  it('tells CPU rasterizers and fallback adapters from GPUs', () => {
+    expect(adapterKind({ device: 'llvmpipe-llvm-15' }, '').cpu).toBe(true);
+    expect(adapterKind({ vendor: 'google', description: 'SwiftShader Device' }, '').cpu).toBe(true);
+    expect(adapterKind({ description: 'lavapipe' }, '').cpu).toBe(true);
+    expect(adapterKind({ isFallbackAdapter: true, vendor: 'nvidia' }, '').cpu).toBe(true);
+    expect(adapterKind({ vendor: 'nvidia', description: 'NVIDIA H200' }, 'nvidia').cpu).toBe(false);
+  });
+
+  it('knows the f32 peak of an H200, tells an H100 PCIe from an SXM, and admits the rest', () => {
+    expect(knownPeak({ vendor: 'nvidia', description: 'NVIDIA H200' }, '')?.gflops).toBe(67_000);
+    expect(knownPeak({ description: 'NVIDIA H100 PCIe' }, '')?.gflops).toBe(51_200);
+    expect(knownPeak({ description: 'NVIDIA H100 80GB HBM3' }, '')?.gflops).toBe(67_000);
+    expect(knownPeak({ description: 'NVIDIA L40S' }, '')?.name).toBe('l40s');
+    expect(knownPeak({ description: 'Some Integrated GPU' }, '')).toBeUndefined();
+  });
+});
+
+describe('sizing', () => {
+  it('says why the baseline cannot hold the real-size logits', () => {
+    const limits = { maxBufferSize: 2 ** 32, maxStorageBufferBindingSize: 2 ** 32 - 4 };
+    const sizes = (c: { N: number; V: number }) =>
+      new Map([
+        ['N', c.N],
+        ['V', c.V],
+      ]);
+    const [, cce, seed] = REAL_CE;
+    if (!cce || !seed) throw new Error('missing shapes');
+    // 8192 × 256000 f32 logits are 7.8 GiB.
+    expect(baselineProblem(sizes(cce), limits)).toMatch(/logits \(7\.81 GiB\) pass maxBufferSize/);
+    expect(baselineProblem(sizes(seed), limits)).toMatch(/logits \(7\.83 GiB\) pass maxBufferSize/);
+    expect(baselineProblem(sizes({ N: 8192, V: 32000 }), limits)).toBeUndefined();
+    expect(
+      baselineProblem(sizes({ N: 8192, V: 32000 }), {
+        ...limits,
+        maxStorageBufferBindingSize: 2 ** 27,
+      }),
+    ).toMatch(/maxStorageBufferBindingSize/);
+  });
+
+  it('skips a shape whose float64 host copies do not fit the host', () => {
+    expect(hostProblem({ name: 'seed', N: 16384, H: 4096, V: 128256 }, 8 * 2 ** 30)).toMatch(
+      /needs ~\d+\.\d GiB of host memory/,
+    );
+    expect(
+      hostProblem({ name: 'seed', N: 16384, H: 4096, V: 128256 }, 128 * 2 ** 30),
+    ).toBeUndefined();
+  });
+
+  it('parses its flags and rejects unknown ones', () => {
+    expect(parseGpuBenchArgs(['--smoke', '--out', 'x', '--repeats', '3'])).toMatchObject({
+      smoke: true,
+      out: 'x',
+      repeats: 3,
+    });
+    expect(() => parseGpuBenchArgs(['--frobnicate'])).toThrow(/unknown argument --frobnicate/);
+  });
+});
+
+describe('timer', () => {
+  it('falls back to wall time without timestamp-query and times recorded work', async () => {
+    const dev = await acquireDevice();
+    try {
+      const timer = gpuTimer(dev.device);
+      expect(timer.kind).toBe(
+        dev.features.has('timestamp-query') ? 'timestamp-query' : 'wall (onSubmittedWorkDone)',
+      );
+      const ms = await timer.time((enc) => enc.beginComputePass().end());
+      expect(Number.isFinite(ms) && ms >= 0).toBe(true);
+      timer.destroy();
+    } finally {
+      dev.release();
+    }
+  });
+});
