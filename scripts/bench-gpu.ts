@@ -4,5 +4,7 @@ import '../src/index.ts';
 import { parseGpuBenchArgs, runGpuBench } from '../src/bench/gpu/main.ts';
 
 const args = parseGpuBenchArgs(process.argv.slice(2));
-const report = await runGpuBench(args);
+// The device script (scripts/bench-gpu-device.sh) names itself as the command.
+const command = process.env['PROJC_BENCH_GPU_COMMAND'];
+const report = await runGpuBench(args, undefined, command ? { command } : {});
 process.exitCode = report.ok ? 0 : 1;
