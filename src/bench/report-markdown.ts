@@ -305,6 +305,10 @@ export function compileTable(r: BenchReport): string {
   );
 }
 
+/** The link to the GPU benchmark (src/bench/gpu/), which has its own report. */
+export const GPU_BENCH_LINK =
+  "`npm run bench:gpu` measures projc's matmul against the adapter's peak and cross-entropy at the CCE paper's and the seed case's real sizes on a GPU, and says how to run it through the device tool: [gpu/README.md](gpu/README.md), results in [gpu/results.md](gpu/results.md).";
+
 export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
   const c = r.checks;
   const largest = shapeText(c.largestShape);
@@ -363,6 +367,10 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     '```',
     '',
     `predicts a peak of ${formatBytes(r.paper.predictedPeakBytes)} for projc (${r.paper.chunks} chunks of ${r.paper.chunkRows} rows) against ${formatBytes(r.paper.materializedBytes)} for materializing the logits (bf16, their f32 upcast and the f32 gradient, plus the same inputs and results): **${pct(r.paper.ratio)}** of it. No device is involved: this is the memory model that the measurements above check.`,
+    '',
+    '## On a GPU',
+    '',
+    GPU_BENCH_LINK,
     '',
   ];
   return lines.join('\n');
