@@ -12,15 +12,23 @@
 #
 #   scripts/bench-gpu-device.sh prepare            # here, once
 #   scripts/bench-gpu-device.sh run [ARGS...]      # there: device run, carry [".gpubench"]
+#   scripts/bench-gpu-device.sh bundle             # only the bundle (test/bench runs it)
+# $GPUBENCH_DIR overrides the folder (default .gpubench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=.gpubench
+dir="${GPUBENCH_DIR:-.gpubench}"
+
+# The benchmark as one file: all of projc, nothing from node_modules but `webgpu`.
+bundle() {
+  mkdir -p "$dir"
+  npx esbuild scripts/bench-gpu.ts --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --outfile="$dir/bench-gpu.mjs" --log-level=warning
+}
 
 prepare() {
   # The bundle is rebuilt each time; the compressed binaries (~2 min of xz) are kept.
   mkdir -p "$dir/webgpu" "$dir/vulkan"
-  npx esbuild scripts/bench-gpu.ts --bundle --platform=node --format=esm --target=node20 \
-    --external:webgpu --outfile="$dir/bench-gpu.mjs" --log-level=warning
+  bundle
   [ "$(uname -m)" = x86_64 ] || { echo "prepare on x86-64: the device machine is x86-64" >&2; exit 1; }
   [ -s "$dir/node.xz" ] || xz -T0 -6 -c "$(command -v node)" >"$dir/node.xz"
   cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$dir/webgpu/"
@@ -56,6 +64,7 @@ run() {
 
 case "${1:-}" in
   prepare) prepare ;;
+  bundle) bundle ;;
   run) shift; run "$@" ;;
-  *) echo "usage: $0 prepare | run [bench:gpu args...]" >&2; exit 2 ;;
+  *) echo "usage: $0 prepare | bundle | run [bench:gpu args...]" >&2; exit 2 ;;
 esac

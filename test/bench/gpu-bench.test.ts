@@ -3,12 +3,12 @@
 // shapes, agree with the interpreter and the baseline, and skip every real-size shape with
 // the printed reason.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { adapterKind, knownPeak } from '../../src/bench/gpu/adapter.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { adapterKind, deviceFacts, knownPeak } from '../../src/bench/gpu/adapter.ts';
 import { baselineProblem, hostProblem } from '../../src/bench/gpu/ce-bench.ts';
 import {
   parseGpuBenchArgs,
@@ -18,15 +18,23 @@ import {
   SMOKE_MATMUL,
 } from '../../src/bench/gpu/main.ts';
 import type { GpuBenchReport } from '../../src/bench/gpu/report.ts';
-import { acquireDevice } from '../../src/runtime/device.ts';
 import { gpuTimer } from '../../src/bench/gpu/timer.ts';
-import { deviceFacts } from '../../src/bench/gpu/adapter.ts';
+import { acquireDevice } from '../../src/runtime/device.ts';
 
 const run = promisify(execFile);
+const scratch: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'projc-bench-gpu-'));
+  scratch.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+});
 
 describe('npm run bench:gpu -- --smoke', () => {
   it('runs the small shapes, agrees with its references and skips the real sizes with a reason', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'projc-bench-gpu-'));
+    const out = tempDir();
     const dev = await acquireDevice();
     const kind = adapterKind(deviceFacts(dev.device), dev.adapterInfo);
     dev.release();
@@ -157,4 +165,28 @@ describe('timer', () => {
       dev.release();
     }
   });
+});
+
+describe('scripts/bench-gpu-device.sh bundle', () => {
+  it('makes one file that runs the benchmark with no node_modules but webgpu', async () => {
+    const dir = tempDir();
+    await run('bash', ['scripts/bench-gpu-device.sh', 'bundle'], {
+      env: { ...process.env, GPUBENCH_DIR: dir },
+      timeout: 60_000,
+    });
+    // The device machine has only the bundle and the webgpu package beside it.
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(resolve('node_modules/webgpu'), join(dir, 'node_modules', 'webgpu'));
+    const out = join(dir, 'out');
+    const { stdout } = await run(
+      process.execPath,
+      [join(dir, 'bench-gpu.mjs'), '--smoke', '--repeats', '1', '--out', out],
+      { env: { ...process.env, PROJC_BENCH_GPU_COMMAND: 'bundled' }, timeout: 60_000 },
+    );
+    expect(stdout).toContain('all results agree with their references');
+    const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as GpuBenchReport;
+    expect(r.ok).toBe(true);
+    expect(r.command).toBe('bundled');
+    expect(r.crossEntropy).toHaveLength(SMOKE_CE.length);
+  }, 90_000);
 });

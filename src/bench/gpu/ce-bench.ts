@@ -92,12 +92,13 @@ export function ceInputs(fn: IrFunction, c: CeCase, seed: number): Map<string, T
 }
 
 /**
- * Host bytes a run holds at once: float64 inputs and gradients, the packed bf16 upload of
- * X and W, and the f32 readback of the gradients.
+ * Host bytes a run holds at once: float64 inputs, the packed bf16 upload of X and W, two
+ * sets of float64 gradients (the warm-up's, kept for the run-to-run comparison, and the
+ * current round's) and the f32 readback of one.
  */
 export function hostBytes(c: CeCase): number {
   const params = c.N * c.H + c.V * c.H;
-  return params * (8 + 2) + params * (8 + 4) + c.N * 16;
+  return params * (8 + 2) + params * (2 * 8 + 4) + c.N * 16;
 }
 
 /** Why this shape cannot run on this host, or undefined. */

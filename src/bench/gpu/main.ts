@@ -209,6 +209,7 @@ export async function runGpuBench(
     cpuAdapter: kind.cpu ? (kind.reason ?? 'CPU adapter') : null,
     features: [...dev.features].sort(),
     timer: timer.kind,
+    timestampFallbacks: timer.fallbacks(),
     peak: peak ?? null,
     limits: {
       maxBufferSize: dev.limits.maxBufferSize,

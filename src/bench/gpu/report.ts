@@ -26,6 +26,8 @@ export interface GpuBenchReport {
   readonly cpuAdapter: string | null;
   readonly features: readonly string[];
   readonly timer: string;
+  /** Timed submits that fell back to wall time (unusable timestamps). */
+  readonly timestampFallbacks: number;
   readonly peak: { readonly name: string; readonly gflops: number } | null;
   readonly limits: { readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number };
   readonly smoke: boolean;
@@ -58,7 +60,7 @@ export function gpuBenchMarkdown(r: GpuBenchReport): string {
     r.command,
     '```',
     '',
-    `- Timer: ${r.timer === 'timestamp-query' ? '`timestamp-query` (device timestamps around the matmul passes)' : `${r.timer}: the adapter has no \`timestamp-query\``}. Cross-entropy times are always wall time from the first dispatch to \`onSubmittedWorkDone\` (\`computeMs\` of the runtime; no upload, no readback).`,
+    `- Timer: ${r.timer === 'timestamp-query' ? `\`timestamp-query\` (device timestamps around the matmul passes${r.timestampFallbacks ? `; ${r.timestampFallbacks} submits had unusable timestamps and were timed by wall time` : ''})` : `${r.timer}: the adapter has no \`timestamp-query\``}. Cross-entropy times are always wall time from the first dispatch to \`onSubmittedWorkDone\` (\`computeMs\` of the runtime; no upload, no readback).`,
     `- f32 peak: ${peak}.`,
     `- Features: ${r.features.length ? r.features.map((f) => `\`${f}\``).join(', ') : 'none of the optional ones'}; maxBufferSize ${formatBytes(r.limits.maxBufferSize)}, maxStorageBufferBindingSize ${formatBytes(r.limits.maxStorageBufferBindingSize)}.`,
     `- ${r.ok ? '**pass**' : '**FAIL**'}: every result agrees with its references within ${r.tolerance} (max|a−b| / max|b|)${r.failed.length ? `; ${r.failed.length} case(s) failed` : ''}.`,

@@ -3,13 +3,16 @@
 // them has finished (Vulkan/D3D12/Metal write an end timestamp at the bottom of the
 // pipe), so t1 − t0 is the bracketed passes' device time without any host round trip.
 // The bracket keeps projc's matmul runner untouched: it records its own pass. Without
-// the feature the fallback is the wall time from submit to `queue.onSubmittedWorkDone`.
+// the feature the fallback is the wall time from submit to `queue.onSubmittedWorkDone`,
+// also used (and counted) for a submit whose timestamps come back unusable.
 import { BufferUsage, MapMode } from '../../runtime/usage.ts';
 
 export type TimerKind = 'timestamp-query' | 'wall (onSubmittedWorkDone)';
 
 export interface GpuTimer {
   readonly kind: TimerKind;
+  /** Timed submits whose timestamps were unusable (zero or backwards): wall time was used. */
+  readonly fallbacks: () => number;
   /** Records `record(encoder)` in one submit and returns its time in ms. */
   time(record: (encoder: GPUCommandEncoder) => void): Promise<number>;
   destroy(): void;
@@ -35,8 +38,10 @@ export function gpuTimer(device: GPUDevice, useTimestamps = true): GpuTimer {
         timestampWrites: { querySet, endOfPassWriteIndex: index },
       })
       .end();
+  let fallbacks = 0;
   return {
     kind: 'timestamp-query',
+    fallbacks: () => fallbacks,
     async time(record) {
       const encoder = device.createCommandEncoder({ label: 'bench-timed' });
       mark(encoder, 0);
@@ -44,13 +49,19 @@ export function gpuTimer(device: GPUDevice, useTimestamps = true): GpuTimer {
       mark(encoder, 1);
       encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
       encoder.copyBufferToBuffer(resolve, 0, read, 0, 16);
+      await device.queue.onSubmittedWorkDone();
+      const w0 = performance.now();
       device.queue.submit([encoder.finish()]);
       await read.mapAsync(MapMode.READ);
+      const wall = performance.now() - w0;
       const [t0, t1] = new BigUint64Array(read.getMappedRange().slice(0));
       read.unmap();
       if (t0 === undefined || t1 === undefined) throw new Error('timestamps missing');
       // Timestamps are nanoseconds; a zero pair means the implementation wrote nothing.
-      if (t1 < t0 || (t0 === 0n && t1 === 0n)) return NaN;
+      if (t1 <= t0 || t0 === 0n) {
+        fallbacks++;
+        return wall;
+      }
       return Number(t1 - t0) / 1e6;
     },
     destroy() {
@@ -64,6 +75,7 @@ export function gpuTimer(device: GPUDevice, useTimestamps = true): GpuTimer {
 function wallTimer(device: GPUDevice): GpuTimer {
   return {
     kind: 'wall (onSubmittedWorkDone)',
+    fallbacks: () => 0,
     async time(record) {
       // Drain earlier work first so that it is not counted.
       await device.queue.onSubmittedWorkDone();
