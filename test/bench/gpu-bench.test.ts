@@ -12,6 +12,7 @@ import { adapterKind, deviceFacts, knownPeak } from '../../src/bench/gpu/adapter
 import { baselineProblem, hostProblem } from '../../src/bench/gpu/ce-bench.ts';
 import {
   parseGpuBenchArgs,
+  realSizeSkipReason,
   REAL_CE,
   REAL_MATMUL,
   SMOKE_CE,
@@ -138,6 +139,15 @@ describe('sizing', () => {
     expect(
       hostProblem({ name: 'seed', N: 16384, H: 4096, V: 128256 }, 128 * 2 ** 30),
     ).toBeUndefined();
+  });
+
+  it('skips the real sizes on a CPU adapter (whatever the flags) and under --smoke only', () => {
+    const cpu = adapterKind({ device: 'llvmpipe' }, '');
+    const gpu = adapterKind({ description: 'NVIDIA H200' }, '');
+    expect(realSizeSkipReason(cpu, false)).toMatch(/CPU rasterizer \(llvmpipe\).*GPU only/);
+    expect(realSizeSkipReason(cpu, true)).toMatch(/CPU rasterizer/);
+    expect(realSizeSkipReason(gpu, true)).toBe('--smoke runs the small shapes only');
+    expect(realSizeSkipReason(gpu, false)).toBeUndefined();
   });
 
   it('parses its flags and rejects unknown ones', () => {

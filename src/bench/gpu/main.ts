@@ -10,7 +10,7 @@ import { Runtime } from '../../api/runtime.ts';
 import { compileFile } from '../../frontend/compile.ts';
 import type { IrFunction } from '../../ir/types.ts';
 import { formatJson } from '../report-json.ts';
-import { adapterKind, deviceFacts, knownPeak } from './adapter.ts';
+import { adapterKind, deviceFacts, knownPeak, type AdapterKind } from './adapter.ts';
 import { benchCrossEntropy, hostProblem, type CeCase, type CeResult } from './ce-bench.ts';
 import { benchMatmul, type MatmulCase, type MatmulResult } from './matmul-bench.ts';
 import { gpuBenchMarkdown, type Failed, type GpuBenchReport, type Skipped } from './report.ts';
@@ -94,6 +94,12 @@ function loadKernel(path: string): IrFunction {
   return fn;
 }
 
+/** Why the real-size cases do not run (a CPU adapter first, then --smoke), or undefined. */
+export function realSizeSkipReason(kind: AdapterKind, smoke: boolean): string | undefined {
+  if (kind.cpu) return `${kind.reason ?? 'a CPU adapter'}; the real sizes run on a GPU only`;
+  return smoke ? '--smoke runs the small shapes only' : undefined;
+}
+
 const worst = (errs: Readonly<Record<string, number>>) => Math.max(0, ...Object.values(errs));
 
 /** Runs the benchmark; returns the report (also written under `out`). */
@@ -119,11 +125,8 @@ export async function runGpuBench(
   );
   const skipped: Skipped[] = [];
   const failed: Failed[] = [];
-  const realReason = kind.cpu
-    ? `skipped: ${kind.reason}; the real sizes run on a GPU only`
-    : args.smoke
-      ? 'skipped: --smoke runs the small shapes only'
-      : undefined;
+  const why = realSizeSkipReason(kind, args.smoke);
+  const realReason = why === undefined ? undefined : `skipped: ${why}`;
   const matmulCases = [...SMOKE_MATMUL, ...REAL_MATMUL.filter(() => realReason === undefined)];
   const ceCases = [...SMOKE_CE, ...REAL_CE.filter(() => realReason === undefined)];
   if (realReason !== undefined) {
