@@ -151,11 +151,10 @@ describe('sizing', () => {
   });
 
   it('parses its flags and rejects unknown ones', () => {
-    expect(parseGpuBenchArgs(['--smoke', '--out', 'x', '--repeats', '3'])).toMatchObject({
-      smoke: true,
-      out: 'x',
-      repeats: 3,
-    });
+    expect(
+      parseGpuBenchArgs(['--smoke', '--out', 'x', '--repeats', '3', '--memory-budget', '8GiB']),
+    ).toMatchObject({ smoke: true, out: 'x', repeats: 3, memoryBudget: 8 * 2 ** 30 });
+    expect(parseGpuBenchArgs([]).memoryBudget).toBeUndefined();
     expect(() => parseGpuBenchArgs(['--frobnicate'])).toThrow(/unknown argument --frobnicate/);
   });
 });
@@ -190,7 +189,17 @@ describe('scripts/bench-gpu-device.sh bundle', () => {
     const out = join(dir, 'out');
     const { stdout } = await run(
       process.execPath,
-      [join(dir, 'bench-gpu.mjs'), '--smoke', '--repeats', '1', '--out', out],
+      // A budget that splits the seed/128 rows into chunks: the chunk loop runs too.
+      [
+        join(dir, 'bench-gpu.mjs'),
+        '--smoke',
+        '--repeats',
+        '1',
+        '--memory-budget',
+        '1MiB',
+        '--out',
+        out,
+      ],
       { env: { ...process.env, PROJC_BENCH_GPU_COMMAND: 'bundled' }, timeout: 60_000 },
     );
     expect(stdout).toContain('all results agree with their references');
@@ -198,5 +207,7 @@ describe('scripts/bench-gpu-device.sh bundle', () => {
     expect(r.ok).toBe(true);
     expect(r.command).toBe('bundled');
     expect(r.crossEntropy).toHaveLength(SMOKE_CE.length);
+    expect(r.memoryBudget).toBe(2 ** 20);
+    expect(Math.max(...r.crossEntropy.map((c) => c.projc.chunks))).toBeGreaterThan(1);
   }, 90_000);
 });

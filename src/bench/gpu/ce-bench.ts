@@ -132,6 +132,8 @@ export interface CeOptions {
   readonly runtimeRun: boolean;
   /** Cut the timed rounds so that a shape's rounds take about this long (at least one runs). */
   readonly budgetMs: number;
+  /** The runtime's memory budget (its chunk size); undefined: the runtime's default. */
+  readonly memoryBudget: number | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -168,7 +170,8 @@ export async function benchCrossEntropy(
   };
 
   // projc: a warm-up call (pipelines compile), then timed calls.
-  const warm = await execute(dev, program, inputs, sizes);
+  const exec = opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {};
+  const warm = await execute(dev, program, inputs, sizes, exec);
   opts.log(
     `  projc warm-up: ${warm.computeMs.toFixed(1)} ms compute, ${warm.ms.toFixed(1)} ms in all, ${warm.chunk.chunks} chunks of ${warm.chunk.chunkRows} rows`,
   );
@@ -181,7 +184,7 @@ export async function benchCrossEntropy(
   let peak = warm.peakBytes;
   let last = warm;
   for (let r = 0; r < rounds; r++) {
-    last = await execute(dev, program, inputs, sizes);
+    last = await execute(dev, program, inputs, sizes, exec);
     times.push(last.computeMs);
     calls.push(last.ms);
     peak = Math.max(peak, last.peakBytes);
@@ -191,7 +194,7 @@ export async function benchCrossEntropy(
   compare('projc warm-up', warm.values, last.values);
   if (opts.runtimeRun) {
     // The same call through the public entry point, `Runtime.run` (inputs bound by name).
-    const r = await rt.run(kernel, Object.fromEntries(inputs), { grad: ['X', 'W'] });
+    const r = await rt.run(kernel, Object.fromEntries(inputs), { grad: ['X', 'W'], ...exec });
     const values = new Map([
       ...r.outputs,
       ...[...r.grads].map(([k, v]) => [`grad.${k}`, v] as const),

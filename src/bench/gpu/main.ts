@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime } from '../../api/runtime.ts';
+import { parseBytes } from '../../cli/bytes.ts';
 import { compileFile } from '../../frontend/compile.ts';
 import type { IrFunction } from '../../ir/types.ts';
 import { formatJson } from '../report-json.ts';
@@ -52,9 +53,11 @@ export interface GpuBenchArgs {
   readonly budgetMs: number;
   readonly kernelFile: string;
   readonly tolerance: number;
+  /** The runtime's memory budget for the chunk size (default: its own default budget). */
+  readonly memoryBudget: number | undefined;
 }
 
-const USAGE = `usage: npm run bench:gpu -- [--smoke] [--out DIR] [--repeats N] [--seed S] [--budget-s S] [--no-timestamps] [--kernel-file FILE]`;
+const USAGE = `usage: npm run bench:gpu -- [--smoke] [--out DIR] [--repeats N] [--seed S] [--budget-s S] [--memory-budget 8GiB] [--no-timestamps] [--kernel-file FILE]`;
 
 export function parseGpuBenchArgs(argv: readonly string[]): GpuBenchArgs {
   let smoke = false;
@@ -64,6 +67,7 @@ export function parseGpuBenchArgs(argv: readonly string[]): GpuBenchArgs {
   let timestamps = true;
   let budgetMs = 60_000;
   let kernelFile = 'examples/cross_entropy.proj';
+  let memoryBudget: number | undefined;
   const num = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < 0)
@@ -79,10 +83,21 @@ export function parseGpuBenchArgs(argv: readonly string[]): GpuBenchArgs {
     else if (a === '--repeats') repeats = Math.max(1, Math.floor(num(a, argv[++i])));
     else if (a === '--seed') seed = Math.floor(num(a, argv[++i]));
     else if (a === '--budget-s') budgetMs = num(a, argv[++i]) * 1000;
+    else if (a === '--memory-budget') memoryBudget = parseBytes(a, argv[++i] ?? '');
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
   if (out === '') throw new Error(`--out needs a directory\n${USAGE}`);
-  return { smoke, out, repeats, seed, timestamps, budgetMs, kernelFile, tolerance: 1e-4 };
+  return {
+    smoke,
+    out,
+    repeats,
+    seed,
+    timestamps,
+    budgetMs,
+    kernelFile,
+    tolerance: 1e-4,
+    memoryBudget,
+  };
 }
 
 function loadKernel(path: string): IrFunction {
@@ -183,6 +198,7 @@ export async function runGpuBench(
           interpreter: small,
           runtimeRun: small,
           budgetMs: args.budgetMs,
+          memoryBudget: args.memoryBudget,
           log,
         });
         crossEntropy.push(r);
@@ -219,6 +235,7 @@ export async function runGpuBench(
       maxStorageBufferBindingSize: dev.limits.maxStorageBufferBindingSize,
     },
     smoke: args.smoke,
+    memoryBudget: args.memoryBudget ?? null,
     tolerance: tol,
     matmul,
     crossEntropy,

@@ -31,6 +31,8 @@ export interface GpuBenchReport {
   readonly peak: { readonly name: string; readonly gflops: number } | null;
   readonly limits: { readonly maxBufferSize: number; readonly maxStorageBufferBindingSize: number };
   readonly smoke: boolean;
+  /** `--memory-budget` in bytes; null: the runtime's default budget. */
+  readonly memoryBudget: number | null;
   readonly tolerance: number;
   readonly matmul: readonly MatmulResult[];
   readonly crossEntropy: readonly CeResult[];
@@ -62,6 +64,7 @@ export function gpuBenchMarkdown(r: GpuBenchReport): string {
     '',
     `- Timer: ${r.timer === 'timestamp-query' ? `\`timestamp-query\` (device timestamps around the matmul passes${r.timestampFallbacks ? `; ${r.timestampFallbacks} submits had unusable timestamps and were timed by wall time` : ''})` : `${r.timer}: the adapter has no \`timestamp-query\``}. Cross-entropy times are always wall time from the first dispatch to \`onSubmittedWorkDone\` (\`computeMs\` of the runtime; no upload, no readback).`,
     `- f32 peak: ${peak}.`,
+    `- Chunk size: the runtime's own choice under ${r.memoryBudget === null ? 'its default memory budget' : `a memory budget of ${formatBytes(r.memoryBudget)} (\`--memory-budget\`)`}.`,
     `- Features: ${r.features.length ? r.features.map((f) => `\`${f}\``).join(', ') : 'none of the optional ones'}; maxBufferSize ${formatBytes(r.limits.maxBufferSize)}, maxStorageBufferBindingSize ${formatBytes(r.limits.maxStorageBufferBindingSize)}.`,
     `- ${r.ok ? '**pass**' : '**FAIL**'}: every result agrees with its references within ${r.tolerance} (max|a−b| / max|b|)${r.failed.length ? `; ${r.failed.length} case(s) failed` : ''}.`,
     '',
