@@ -169,87 +169,94 @@ export async function benchCrossEntropy(
     agreement[against] = errs;
   };
 
-  // projc: a warm-up call (pipelines compile), then timed calls.
+  // A warm-up call of each side (pipelines compile), then timed rounds, interleaved and
+  // alternating which side runs first, on the same inputs.
   const exec = opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {};
   const warm = await execute(dev, program, inputs, sizes, exec);
   opts.log(
     `  projc warm-up: ${warm.computeMs.toFixed(1)} ms compute, ${warm.ms.toFixed(1)} ms in all, ${warm.chunk.chunks} chunks of ${warm.chunk.chunkRows} rows`,
   );
-  const rounds = Math.max(
-    1,
-    Math.min(opts.repeats, Math.floor(opts.budgetMs / Math.max(warm.ms, 1))),
-  );
-  const times: number[] = [];
-  const calls: number[] = [];
-  let peak = warm.peakBytes;
-  let last = warm;
-  for (let r = 0; r < rounds; r++) {
-    last = await execute(dev, program, inputs, sizes, exec);
-    times.push(last.computeMs);
-    calls.push(last.ms);
-    peak = Math.max(peak, last.peakBytes);
-    opts.log(`  projc round ${r + 1}/${rounds}: ${last.computeMs.toFixed(1)} ms compute`);
-  }
-  const loss = last.values.get(kernel.results[0]?.name ?? '')?.data[0] ?? NaN;
-  compare('projc warm-up', warm.values, last.values);
-  if (opts.runtimeRun) {
-    // The same call through the public entry point, `Runtime.run` (inputs bound by name).
-    const r = await rt.run(kernel, Object.fromEntries(inputs), { grad: ['X', 'W'], ...exec });
-    const values = new Map([
-      ...r.outputs,
-      ...[...r.grads].map(([k, v]) => [`grad.${k}`, v] as const),
-    ]);
-    compare('Runtime.run', values, last.values);
-  }
-  const time = spread(times);
-  const projc = {
-    timesMs: times,
-    time,
-    callMs: spread(calls),
-    gflops: flops / (time.median * 1e6),
-    peakBytes: peak,
-    chunkRows: last.chunk.chunkRows,
-    chunks: last.chunk.chunks,
-    chunkReason: last.chunk.reason,
-    predictedPeakBytes: last.chunk.predictedPeakBytes,
-  };
-
-  if (opts.interpreter) compare('interpreter', interpret(program.fn, inputs, sizes), last.values);
-
-  let baseline: CeResult['baseline'];
   const problem = baselineProblem(sizes, dev.limits);
-  if (problem !== undefined) {
-    baseline = { fits: false, reason: problem, predictedBytes };
-    opts.log(`  baseline does not fit: ${problem}`);
-  } else {
-    const eager = await prepareEager(dev, program.fn, inputs, sizes);
-    try {
+  if (problem !== undefined) opts.log(`  baseline does not fit: ${problem}`);
+  const eager =
+    problem === undefined ? await prepareEager(dev, program.fn, inputs, sizes) : undefined;
+  try {
+    let warmBaseline = 0;
+    if (eager) {
+      const s = performance.now();
       await eager.run();
-      const bt: number[] = [];
-      let bpeak = eager.peakBytes();
-      for (let r = 0; r < rounds; r++) {
+      warmBaseline = performance.now() - s;
+    }
+    const perRound = Math.max(warm.ms + warmBaseline, 1);
+    const rounds = Math.max(1, Math.min(opts.repeats, Math.floor(opts.budgetMs / perRound)));
+    const times: number[] = [];
+    const calls: number[] = [];
+    const bt: number[] = [];
+    let peak = warm.peakBytes;
+    let bpeak = eager?.peakBytes() ?? 0;
+    let last = warm;
+    for (let r = 0; r < rounds; r++) {
+      const runBaseline = async () => {
+        if (!eager) return;
         const s = performance.now();
         await eager.run();
         bt.push(performance.now() - s);
         bpeak = Math.max(bpeak, eager.peakBytes());
-      }
-      compare('baseline', await eager.results(), last.values);
-      const btime = spread(bt);
-      baseline = {
-        fits: true,
-        predictedBytes,
-        timesMs: bt,
-        time: btime,
-        callMs: btime,
-        gflops: flops / (btime.median * 1e6),
-        peakBytes: bpeak,
       };
+      if (r % 2 === 1) await runBaseline();
+      last = await execute(dev, program, inputs, sizes, exec);
+      times.push(last.computeMs);
+      calls.push(last.ms);
+      peak = Math.max(peak, last.peakBytes);
+      if (r % 2 === 0) await runBaseline();
+      opts.log(
+        `  round ${r + 1}/${rounds}: projc ${last.computeMs.toFixed(1)} ms compute${eager ? `, baseline ${(bt[bt.length - 1] ?? NaN).toFixed(1)} ms` : ''}`,
+      );
+    }
+    const loss = last.values.get(kernel.results[0]?.name ?? '')?.data[0] ?? NaN;
+    compare('projc warm-up', warm.values, last.values);
+    if (opts.runtimeRun) {
+      // The same call through the public entry point, `Runtime.run` (inputs bound by name).
+      const r = await rt.run(kernel, Object.fromEntries(inputs), { grad: ['X', 'W'], ...exec });
+      const values = new Map([
+        ...r.outputs,
+        ...[...r.grads].map(([k, v]) => [`grad.${k}`, v] as const),
+      ]);
+      compare('Runtime.run', values, last.values);
+    }
+    if (opts.interpreter) compare('interpreter', interpret(program.fn, inputs, sizes), last.values);
+    if (eager) compare('baseline', await eager.results(), last.values);
+    const time = spread(times);
+    const projc = {
+      timesMs: times,
+      time,
+      callMs: spread(calls),
+      gflops: flops / (time.median * 1e6),
+      peakBytes: peak,
+      chunkRows: last.chunk.chunkRows,
+      chunks: last.chunk.chunks,
+      chunkReason: last.chunk.reason,
+      predictedPeakBytes: last.chunk.predictedPeakBytes,
+    };
+    const btime = spread(bt);
+    const baseline: CeResult['baseline'] =
+      problem !== undefined || !eager
+        ? { fits: false, reason: problem ?? 'not run', predictedBytes }
+        : {
+            fits: true,
+            predictedBytes,
+            timesMs: bt,
+            time: btime,
+            callMs: btime,
+            gflops: flops / (btime.median * 1e6),
+            peakBytes: bpeak,
+          };
+    if (eager)
       opts.log(
         `  baseline: ${btime.median.toFixed(1)} ms median, peak ${(bpeak / 2 ** 20).toFixed(1)} MiB`,
       );
-    } finally {
-      eager.release();
-    }
+    return { ...c, flops, logits: c.N * c.V, projc, baseline, agreement, loss };
+  } finally {
+    eager?.release();
   }
-  return { ...c, flops, logits: c.N * c.V, projc, baseline, agreement, loss };
 }

@@ -99,7 +99,7 @@ export function gpuBenchMarkdown(r: GpuBenchReport): string {
     '',
     '## Cross-entropy forward + backward',
     '',
-    '`examples/cross_entropy.proj` with the gradients of X and W, bf16 X and W, seeded inputs. Peak bytes are the device bytes the buffer pools track (inputs, results and readback included).',
+    '`examples/cross_entropy.proj` with the gradients of X and W, bf16 X and W, seeded inputs. One untimed warm-up call of each side, then timed rounds interleaved with those of the baseline, alternating which runs first. Peak bytes are the device bytes the buffer pools track (inputs, results and readback included).',
     '',
     r.crossEntropy.length
       ? table(
