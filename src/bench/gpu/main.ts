@@ -141,25 +141,24 @@ export async function runGpuBench(
   const skipped: Skipped[] = [];
   const failed: Failed[] = [];
   const why = realSizeSkipReason(kind, args.smoke);
-  const realReason = why === undefined ? undefined : `skipped: ${why}`;
-  const matmulCases = [...SMOKE_MATMUL, ...REAL_MATMUL.filter(() => realReason === undefined)];
-  const ceCases = [...SMOKE_CE, ...REAL_CE.filter(() => realReason === undefined)];
-  if (realReason !== undefined) {
+  const matmulCases = [...SMOKE_MATMUL, ...(why === undefined ? REAL_MATMUL : [])];
+  const ceCases = [...SMOKE_CE, ...(why === undefined ? REAL_CE : [])];
+  if (why !== undefined) {
     for (const m of REAL_MATMUL) {
       skipped.push({
         name: `${m.name} ${m.dtype}`,
         what: 'matmul',
-        reason: realReason.replace(/^skipped: /, ''),
+        reason: why,
       });
-      log(`matmul ${m.name} ${m.dtype} ${m.M}×${m.K}×${m.N}: ${realReason}`);
+      log(`matmul ${m.name} ${m.dtype} ${m.M}×${m.K}×${m.N}: skipped: ${why}`);
     }
     for (const c of REAL_CE) {
       skipped.push({
         name: c.name,
         what: 'cross-entropy',
-        reason: realReason.replace(/^skipped: /, ''),
+        reason: why,
       });
-      log(`cross-entropy ${c.name} N=${c.N} H=${c.H} V=${c.V}: ${realReason}`);
+      log(`cross-entropy ${c.name} N=${c.N} H=${c.H} V=${c.V}: skipped: ${why}`);
     }
   }
   const matmul: MatmulResult[] = [];
