@@ -131,6 +131,7 @@ export async function runGpuBench(
   const kind = adapterKind(facts, dev.adapterInfo);
   const peak = kind.cpu ? undefined : knownPeak(facts, dev.adapterInfo);
   const timer = gpuTimer(dev.device, args.timestamps);
+  const tiles = rt.program(kernel, ['X', 'W']).matmul.tiles;
   log(`adapter: ${dev.adapterInfo}`);
   log(
     `  ${kind.cpu ? `CPU adapter: ${kind.reason}` : 'a GPU'}; features: ${[...dev.features].join(', ') || 'none'}`,
@@ -170,6 +171,7 @@ export async function runGpuBench(
         const r = await benchMatmul(dev, timer, m, {
           repeats: args.repeats,
           peakGflops: peak?.gflops,
+          tiles,
           seed: args.seed,
         });
         matmul.push(r);

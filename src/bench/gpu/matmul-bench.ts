@@ -1,10 +1,11 @@
-// Throughput of projc's generic tiled matmul (codegen/matmul.ts, recorded by the runtime's
-// MatmulRunner exactly as a chunk's products are) at one shape: C = A·Bᵀ with A [M, K]
-// row-major and B [N, K] row-major, the layout of the logits X @ W.T. Timed with the
-// device's timestamps where it has them (see timer.ts), and checked against a float64
-// product of the same rounded operands at sampled entries (all entries at small shapes).
+// Throughput of projc's generic tiled matmul (codegen/matmul.ts, with the tiles of the
+// Runtime's programs, recorded by the runtime's MatmulRunner exactly as a chunk's products
+// are) at one shape: C = A·Bᵀ with A [M, K] and B [N, K] row-major, the layout of the
+// logits X @ W.T. Timed with the device's timestamps where it has them (see timer.ts), and
+// checked against a float64 product of the same rounded operands at sampled entries (all
+// entries at small shapes).
 import { packForUpload } from '../../../codegen/storage.ts';
-import type { MatmulOperandDtype } from '../../../codegen/matmul.ts';
+import { matmulWgsl, type MatmulOperandDtype, type MatmulTiles } from '../../../codegen/matmul.ts';
 import { storageRounding } from '../../interp/interpret.ts';
 import { mulberry32 } from '../../run/rng.ts';
 import { BufferPool } from '../../runtime/buffers.ts';
@@ -51,12 +52,21 @@ export async function benchMatmul(
   dev: AcquiredDevice,
   timer: GpuTimer,
   c: MatmulCase,
-  opts: { repeats: number; peakGflops: number | undefined; targetMs?: number; seed?: number },
+  opts: {
+    repeats: number;
+    peakGflops: number | undefined;
+    /** The tiles of the Runtime's programs (`program.matmul.tiles`): what its chunks run. */
+    tiles: MatmulTiles;
+    targetMs?: number;
+    seed?: number;
+  },
 ): Promise<MatmulResult> {
   const { device } = dev;
   const { M, K, N } = c;
   const pool = new BufferPool(device, dev.limits);
-  const runner = new MatmulRunner(device, { pool });
+  // The program's variants are only those its products need; codegen's generator makes the
+  // same module for any operand dtypes with these tiles.
+  const runner = new MatmulRunner(device, { pool, tiles: opts.tiles, source: matmulWgsl });
   const usage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
   const elem = c.dtype === 'f32' ? 4 : 2;
   try {

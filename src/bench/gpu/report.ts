@@ -70,7 +70,7 @@ export function gpuBenchMarkdown(r: GpuBenchReport): string {
     '',
     '## Matmul',
     '',
-    "projc's generic tiled matmul (`codegen/matmul.ts` through `MatmulRunner`), C[M, N] = A[M, K]·B[N, K]ᵀ with f32 accumulation, checked against a float64 product of the same rounded operands.",
+    "projc's generic tiled matmul (`codegen/matmul.ts` with the tiles of the Runtime's programs, through `MatmulRunner`), C[M, N] = A[M, K]·B[N, K]ᵀ with f32 accumulation, checked against a float64 product of the same rounded operands.",
     '',
     r.matmul.length
       ? table(
