@@ -156,6 +156,8 @@ describe('sizing', () => {
     ).toMatchObject({ smoke: true, out: 'x', repeats: 3, memoryBudget: 8 * 2 ** 30 });
     expect(parseGpuBenchArgs([]).memoryBudget).toBeUndefined();
     expect(() => parseGpuBenchArgs(['--frobnicate'])).toThrow(/unknown argument --frobnicate/);
+    expect(parseGpuBenchArgs(['--memory-budget', '1.5e9']).memoryBudget).toBe(1.5e9);
+    expect(() => parseGpuBenchArgs(['--memory-budget', '8 parsecs'])).toThrow(/takes a size/);
   });
 });
 

@@ -7,7 +7,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime } from '../../api/runtime.ts';
-import { parseBytes } from '../../cli/bytes.ts';
 import { compileFile } from '../../frontend/compile.ts';
 import type { IrFunction } from '../../ir/types.ts';
 import { formatJson } from '../report-json.ts';
@@ -83,7 +82,7 @@ export function parseGpuBenchArgs(argv: readonly string[]): GpuBenchArgs {
     else if (a === '--repeats') repeats = Math.max(1, Math.floor(num(a, argv[++i])));
     else if (a === '--seed') seed = Math.floor(num(a, argv[++i]));
     else if (a === '--budget-s') budgetMs = num(a, argv[++i]) * 1000;
-    else if (a === '--memory-budget') memoryBudget = parseBytes(a, argv[++i] ?? '');
+    else if (a === '--memory-budget') memoryBudget = bytesArg(a, argv[++i]);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
   if (out === '') throw new Error(`--out needs a directory\n${USAGE}`);
@@ -98,6 +97,26 @@ export function parseGpuBenchArgs(argv: readonly string[]): GpuBenchArgs {
     tolerance: 1e-4,
     memoryBudget,
   };
+}
+
+const UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+};
+
+/** `8GiB`, `512MiB`, `1e9` → bytes (src/bench sits below src/cli, whose parser is the same). */
+function bytesArg(flag: string, v: string | undefined): number {
+  const m = /^([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)([a-z]*)$/i.exec(v ?? '');
+  const unit = UNITS[(m?.[2] ?? 'x').toLowerCase()];
+  const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(n > 0)) throw new Error(`${flag} takes a size like 512MiB or 8GiB, got ${v}\n${USAGE}`);
+  return n;
 }
 
 function loadKernel(path: string): IrFunction {
