@@ -29,8 +29,9 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // Dawn's native bindings stay a package of their own, loaded when a device is needed.
-  external: ['webgpu'],
+  // Dawn's native bindings stay a package of their own, loaded when a device is needed;
+  // TF.js (a dev dependency, `projc bench`'s peer) is loaded from node_modules when installed.
+  external: ['webgpu', '@tensorflow/*'],
   sourcemap: true,
   logLevel: 'warning',
 });

@@ -69,13 +69,17 @@ export function parseRepeats(s: string | undefined): number {
 /**
  * The shapes to measure: every combination of the grid's sizes (the first grid dim varies
  * slowest), each completed by `--dims` and DEFAULT_DIMS. Without `--grid`, the default grid
- * is used for those of its dims that the kernel has and `--dims` does not size.
+ * is used for those of its dims that the kernel has and `--dims` does not size. Grids
+ * separated by `;` are measured one after the other (`N=1024,V=8192;N=4096,V=512`: two
+ * shapes, not their cross product).
  */
 export function shapeGrid(
   fn: IrFunction,
   gridText: string | undefined,
   dimsText: string | undefined,
 ): Map<string, number>[] {
+  if (gridText?.includes(';'))
+    return gridText.split(';').flatMap((g) => shapeGrid(fn, g, dimsText));
   const fixed = dimsText === undefined ? new Map<string, number>() : parseDims(dimsText);
   const grid =
     gridText !== undefined

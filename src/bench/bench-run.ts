@@ -12,7 +12,9 @@ import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memo
 import { shapeText, type ChunkRequest } from './bench-args.ts';
 import { relativeError, spread } from './bench-stats.ts';
 import type { ConfigResult, ProgramShape, ShapeResult } from './bench-types.ts';
-import { prepareEager } from './eager.ts';
+import { prepareEager, type EagerRun } from './eager.ts';
+import { BufferLimitError } from '../runtime/buffers.ts';
+import { prepareTfjs, type PreparedPeer } from './tfjs-peer.ts';
 
 /** A result that differs from the baseline's by more than the tolerance: the bench fails. */
 export class BenchCheckError extends Error {
@@ -44,6 +46,9 @@ export interface MeasureRequest {
   readonly tolerance: number;
   /** The forward kernel, for the random inputs (its parameters). */
   readonly kernel: IrFunction;
+  /** Run TF.js as a peer too (its gradients of `grad`); the caller checked it can. */
+  readonly tfjs?: boolean;
+  readonly grad?: readonly string[];
   readonly progress?: BenchProgress;
 }
 
@@ -54,7 +59,7 @@ export function workUnits(p: Program, sizes: DimSizes): number {
 
 /** How many runs a request makes: (warm-up + repeats) × (baseline + distinct chunk sizes). */
 export function plannedRuns(req: MeasureRequest, sizes: DimSizes): number {
-  return (req.repeats + 1) * (1 + resolveChunks(req, sizes).length);
+  return (req.repeats + 1) * (1 + resolveChunks(req, sizes).length + (req.tfjs ? 1 : 0));
 }
 
 export async function measureShapes(req: MeasureRequest): Promise<ShapeResult[]> {
@@ -103,8 +108,21 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
   const inputs = randomInputs(req.kernel, sizes, req.seed);
   const configs = resolveChunks(req, sizes);
   const units = workUnits(program, sizes);
-  const eager = await prepareEager(dev, program.fn, inputs, sizes);
-  const baseline = { times: [] as number[], peak: 0 };
+  const baseline = { times: [] as number[], peak: 0, failure: undefined as string | undefined };
+  // Where the materialized baseline passes a device limit (its whole logits in one binding)
+  // it cannot run: that is recorded, and projc's own-choice run is the reference there.
+  let eager: EagerRun | undefined;
+  const failBaseline = (e: unknown) => {
+    if (!(e instanceof BufferLimitError)) throw e;
+    baseline.failure ??= e.message;
+    eager?.release();
+    eager = undefined;
+  };
+  try {
+    eager = await prepareEager(dev, program.fn, inputs, sizes);
+  } catch (e) {
+    failBaseline(e);
+  }
   const projc = configs.map(() => ({
     times: [] as number[],
     peak: 0,
@@ -112,19 +130,62 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
     chunk: undefined as
       undefined | { chunkRows: number; chunks: number; reason: string; predicted: number },
   }));
+  // The TF.js peer: a failure (an error, or results that disagree) is recorded, not thrown:
+  // where a peer stops working is part of what the bench reports.
+  const peer = {
+    times: [] as number[],
+    peak: 0,
+    errors: {} as Record<string, number>,
+    failure: undefined as string | undefined,
+  };
+  let tf: PreparedPeer | undefined;
+  const failPeer = (e: unknown) => {
+    peer.failure ??= e instanceof Error ? e.message : String(e);
+    tf?.release();
+    tf = undefined;
+  };
+  if (req.tfjs) {
+    try {
+      tf = await prepareTfjs(req.kernel, inputs, sizes, req.grad ?? []);
+    } catch (e) {
+      failPeer(e);
+    }
+  }
   try {
     // Round 0 warms up (the first dispatch of a pipeline compiles it on llvmpipe); it is
     // checked but not timed. Odd rounds run in reverse order, so that neither side always
     // runs first after the other's buffers were freed.
     for (let round = 0; round <= req.repeats; round++) {
-      const order = [-1, ...configs.keys()];
+      const order = [-1, ...configs.keys(), ...(tf ? [-2] : [])];
       if (round % 2 === 1) order.reverse();
       let reference: Map<string, Tensor> | undefined;
       const pending: { k: number; values: Map<string, Tensor> }[] = [];
+      let peerValues: Map<string, Tensor> | undefined;
       for (const k of order) {
+        if (k === -2) {
+          if (!tf) continue;
+          try {
+            const t0 = performance.now();
+            await tf.run();
+            const ms = performance.now() - t0;
+            peerValues = await tf.results();
+            if (round > 0) peer.times.push(ms);
+            else peer.peak = await tf.measurePeak();
+            req.progress?.run(units, 'TF.js', ms);
+          } catch (e) {
+            failPeer(e);
+          }
+          continue;
+        }
         if (k < 0) {
+          if (!eager) continue;
           const t0 = performance.now();
-          await eager.run();
+          try {
+            await eager.run();
+          } catch (e) {
+            failBaseline(e);
+            continue;
+          }
           const ms = performance.now() - t0;
           reference = await eager.results();
           baseline.peak = Math.max(baseline.peak, eager.peakBytes());
@@ -147,6 +208,19 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
         pending.push({ k, values: r.values });
         req.progress?.run(units, `projc ${r.chunk.chunkRows} rows`, r.computeMs);
       }
+      // Without the baseline, TF.js is checked against projc's own chunk choice.
+      const autoIndex = configs.findIndex((c) => c.requests.includes('auto'));
+      const against = reference ?? pending.find((p) => p.k === autoIndex)?.values;
+      const refName = reference ? 'the baseline' : 'projc';
+      if (peerValues && against) {
+        for (const [name, ref] of against) {
+          const got = peerValues.get(name);
+          const err = got ? relativeError(got, ref) : Infinity;
+          peer.errors[name] = Math.max(peer.errors[name] ?? 0, err);
+          if (!(err <= req.tolerance))
+            peer.failure ??= `disagrees with ${refName} on \`${name}\`: max|a−b|/max|b| = ${err.toExponential(3)} > ${req.tolerance}${name === 'out' ? ` (TF.js loss ${got?.data[0]}, ${refName} ${ref.data[0]})` : ''}`;
+        }
+      }
       for (const { k, values } of pending) {
         const slot = projc[k];
         if (!slot || !reference) continue;
@@ -162,7 +236,8 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
       }
     }
   } finally {
-    eager.release();
+    eager?.release();
+    tf?.release();
   }
   const flops = matmulFlops(program.fn, sizes);
   const gflops = (ms: number) => (ms > 0 ? flops / (ms * 1e6) : 0);
@@ -176,6 +251,7 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
       label: 'baseline',
       kind: 'baseline',
       requests: [],
+      ...(baseline.failure !== undefined ? { failure: baseline.failure } : {}),
       peakBytes: baseline.peak,
       timesMs: baseline.times,
       time: spread(baseline.times),
@@ -205,6 +281,22 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
       };
     }),
   ];
+  if (req.tfjs) {
+    const time = spread(peer.times);
+    results.push({
+      label: 'tfjs',
+      kind: 'tfjs',
+      requests: [],
+      ...(peer.failure !== undefined ? { failure: peer.failure } : {}),
+      peakBytes: peer.peak,
+      timesMs: peer.times,
+      time,
+      effectiveGflops: gflops(time.median),
+      steps: 0,
+      maxRelError: peer.errors,
+      timeRatio: spread(peer.times.map((t, i) => t / (baseline.times[i] ?? NaN))),
+    });
+  }
   return {
     dims: Object.fromEntries(sizes),
     rows: total,

@@ -2,11 +2,17 @@
 // report and the plots are made from.
 import type { Spread } from './bench-stats.ts';
 
-/** One way of running a shape: the materialized baseline, or projc at one chunk size. */
+/** One way of running a shape: the materialized baseline, projc at one chunk size, or a peer. */
 export interface ConfigResult {
-  /** `baseline`, or `projc 64`, `projc 4096`... (the chunk rows actually used). */
+  /** `baseline`, `projc 64`, `projc 4096`... (the chunk rows actually used), or `tfjs`. */
   readonly label: string;
-  readonly kind: 'baseline' | 'projc';
+  /** `tfjs`: TF.js's own `valueAndGrads` on its webgpu backend (src/bench/tfjs-peer.ts). */
+  readonly kind: 'baseline' | 'projc' | 'tfjs';
+  /**
+   * The baseline or a peer: why it failed at this shape (a device limit, an error, or results
+   * that disagree with the reference); it has then no comparable times and no ratio is taken.
+   */
+  readonly failure?: string;
   /** projc: the chunk requests this run stands for (`auto`, `64`, `all`); two that resolve alike run once. */
   readonly requests: readonly string[];
   readonly chunkRows?: number;
@@ -29,7 +35,7 @@ export interface ConfigResult {
   readonly effectiveGflops: number;
   /** Kernels and products launched per run (projc: every step of every chunk of every sweep). */
   readonly steps: number;
-  /** projc: the worst relative error against the baseline over all runs, per result. */
+  /** projc and peers: the worst relative error against the baseline over all runs, per result. */
   readonly maxRelError: Readonly<Record<string, number>>;
 }
 
@@ -110,6 +116,10 @@ export interface BenchReport {
   readonly repeats: number;
   readonly seed: number;
   readonly memoryBudget: number | null;
+  /** The peers run beside projc (`eager` is the baseline); absent in reports made before peers. */
+  readonly peers?: readonly string[];
+  /** Why a peer that `--peers` did not name explicitly was left out (not installed...). */
+  readonly peersSkipped?: readonly string[];
   readonly program: ProgramShape;
   readonly shapes: readonly ShapeResult[];
   readonly compile: readonly CompileTiming[];

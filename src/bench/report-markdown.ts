@@ -5,7 +5,7 @@ import { formatBytes } from '../shell/format-bytes.ts';
 import { NPM_BENCH_COMMAND, shapeText } from './bench-args.ts';
 import { spread, type Spread } from './bench-stats.ts';
 import type { BenchReport, ConfigResult, ShapeResult } from './bench-types.ts';
-import { autoOf, baselineOf, groupByInner, type Plot } from './report-plots.ts';
+import { autoOf, baselineOf, groupByInner, tfjsOf, type Plot } from './report-plots.ts';
 
 export const pct = (x: number) =>
   !Number.isFinite(x) ? '–' : x < 0.001 ? `${(100 * x).toFixed(3)}%` : `${(100 * x).toFixed(1)}%`;
@@ -54,7 +54,11 @@ export function table(head: readonly string[], rows: readonly (readonly string[]
 }
 
 function configName(c: ConfigResult): string {
-  if (c.kind === 'baseline') return 'baseline (materialized)';
+  if (c.kind === 'baseline')
+    return c.failure !== undefined
+      ? 'baseline (materialized): could not run'
+      : 'baseline (materialized)';
+  if (c.kind === 'tfjs') return c.failure !== undefined ? 'TF.js (failed)' : 'TF.js';
   const also = c.requests.length ? ` [${c.requests.join(', ')}]` : '';
   return `projc ${c.chunkRows} rows${also}`;
 }
@@ -69,8 +73,8 @@ export function measurementsTable(r: BenchReport): string {
       rows.push([
         shapeText(s.dims),
         configName(c),
-        isBase ? '1' : `${c.chunks} × ${c.chunkRows}`,
-        String(c.steps),
+        isBase || c.kind === 'tfjs' ? '1' : `${c.chunks} × ${c.chunkRows}`,
+        c.kind === 'tfjs' ? '' : String(c.steps),
         formatBytes(c.peakBytes),
         isBase || !base ? '' : pct(c.peakBytes / base.peakBytes),
         spreadText(c.time),
@@ -309,6 +313,72 @@ export function compileTable(r: BenchReport): string {
 export const GPU_BENCH_LINK =
   "`npm run bench:gpu` measures projc's matmul against the adapter's peak and cross-entropy at the CCE paper's and the seed case's real sizes on a GPU, and says how to run it through the device tool: [gpu/README.md](gpu/README.md), results in [gpu/results.md](gpu/results.md).";
 
+const worstError = (c: ConfigResult) => Math.max(0, ...Object.values(c.maxRelError));
+
+/**
+ * One row per shape where TF.js ran: its time and peak, projc auto's over them (round by
+ * round), and whether TF.js's results agree with the baseline's; a failed shape says why.
+ */
+export function tfjsTable(r: BenchReport): string {
+  const rows = r.shapes.flatMap((s) => {
+    const tf = tfjsOf(s);
+    const auto = autoOf(s);
+    if (!tf) return [];
+    const failed = tf.failure !== undefined;
+    return [
+      [
+        shapeText(s.dims),
+        msText(tf.time.median),
+        tf.peakBytes > 0 ? formatBytes(tf.peakBytes) : '–',
+        auto ? msText(auto.time.median) : '–',
+        auto ? formatBytes(auto.peakBytes) : '–',
+        auto && !failed ? ratioRange(roundRatios(auto, tf)) : '–',
+        auto && !failed && tf.peakBytes > 0 ? pct(auto.peakBytes / tf.peakBytes) : '–',
+        failed
+          ? `**FAIL**: ${tf.failure}`
+          : `agrees (${worstError(tf).toExponential(2)}${baselineOf(s)?.failure !== undefined ? ', with projc' : ''})`,
+      ],
+    ];
+  });
+  return table(
+    [
+      'shape',
+      'TF.js ms (median)',
+      'TF.js peak',
+      'projc auto ms',
+      'projc auto peak',
+      'projc auto time / TF.js: median (min–max) of the rounds',
+      'projc auto peak / TF.js peak',
+      'TF.js against the baseline: worst max|a−b|/max|b|',
+    ],
+    rows,
+  );
+}
+
+function tfjsSection(r: BenchReport): string[] {
+  const ran = r.shapes.some((s) => tfjsOf(s));
+  const skipped = r.peersSkipped ?? [];
+  if (!ran && skipped.length === 0) return [];
+  const baseFailed = r.shapes.flatMap((s) => {
+    const b = baselineOf(s);
+    return b?.failure !== undefined
+      ? [
+          `- At ${shapeText(s.dims)} the baseline could not run (${b.failure}); TF.js is checked against projc's own-choice run there.`,
+        ]
+      : [];
+  });
+  return [
+    '## TF.js',
+    '',
+    "TF.js's own forward and backward (`src/bench/tfjs-peer.ts`): `tf.valueAndGrads` of `tf.losses.softmaxCrossEntropy(oneHot(target), tf.matMul(X, W, false, true), keep, label_smoothing)` summed and divided by the kept rows, f32 on TF.js's `webgpu` backend, which asks Dawn's `navigator.gpu` for its own compatibility-level adapter and device: it shares only the adapter kind with projc. It runs in the same interleaved rounds. **Time** is the wall time of the call until TF.js's queue reports its work done (`submitQueue` + `onSubmittedWorkDone`), inputs already uploaded; **peak** is the tensor bytes TF.js's engine tracks at the peak of one run (`tf.profile().peakBytes`, inputs included), a lower bound of its device bytes since its buffer manager keeps freed buffers for reuse. A shape where TF.js's results disagree with the baseline's, or where it throws, is a peer failure: no ratio is taken there.",
+    '',
+    ...skipped.map((x) => `- Not run: ${x}`),
+    ...baseFailed,
+    ...(skipped.length || baseFailed.length ? [''] : []),
+    ...(ran ? [tfjsTable(r), ''] : []),
+  ];
+}
+
 export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
   const c = r.checks;
   const largest = shapeText(c.largestShape);
@@ -345,6 +415,7 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     '',
     ...findings(r).flatMap((f) => [`- ${f}`]),
     '',
+    ...tfjsSection(r),
     '## Plots',
     '',
     ...plots.flatMap((p) => [`### ${p.title}`, '', `![${p.title}](${p.file})`, '']),

@@ -28,6 +28,12 @@ export function groupByInner(r: BenchReport): { key: string; shapes: ShapeResult
 }
 
 export const baselineOf = (s: ShapeResult) => s.configs.find((c) => c.kind === 'baseline');
+/** TF.js where it ran and agreed: a failed shape has no point on the plots. */
+export const tfjsOf = (s: ShapeResult) => s.configs.find((c) => c.kind === 'tfjs');
+const tfjsOkOf = (s: ShapeResult) => {
+  const c = tfjsOf(s);
+  return c && c.failure === undefined ? c : undefined;
+};
 export const autoOf = (s: ShapeResult) =>
   s.configs.find((c) => c.kind === 'projc' && c.requests.includes('auto'));
 /** The projc run with the fewest chunk rows. */
@@ -58,12 +64,18 @@ function seriesOf(
   return { name, points, line, color };
 }
 
-/** Per group of shapes: the baseline (dashed), projc auto (solid), projc's smallest chunk (dotted), one colour per group. */
+/**
+ * Per group of shapes: the baseline (dashed), projc auto (solid), projc's smallest chunk
+ * (dotted), TF.js where it ran (dash-dot), one colour per group.
+ */
 function byRows(groups: ReturnType<typeof groupByInner>, y: (c: ConfigResult) => number): Series[] {
   return groups.flatMap((g, i) => [
     seriesOf(`baseline${suffix(g.key)}`, g.shapes, baselineOf, y, 'dashed', i),
     seriesOf(`projc auto${suffix(g.key)}`, g.shapes, autoOf, y, 'solid', i),
     seriesOf(`projc smallest chunk${suffix(g.key)}`, g.shapes, smallestOf, y, 'dotted', i),
+    ...(g.shapes.some(tfjsOkOf)
+      ? [seriesOf(`TF.js${suffix(g.key)}`, g.shapes, tfjsOkOf, y, 'dashdot', i)]
+      : []),
   ]);
 }
 

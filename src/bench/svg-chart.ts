@@ -8,7 +8,7 @@ export interface Series {
   readonly name: string;
   /** [x, y] pairs; they are drawn in order of x. */
   readonly points: readonly (readonly [number, number])[];
-  readonly line?: 'solid' | 'dashed' | 'dotted';
+  readonly line?: 'solid' | 'dashed' | 'dotted' | 'dashdot';
   /** Index into PALETTE; default the series' own index. */
   readonly color?: number;
 }
@@ -99,7 +99,12 @@ export function escapeXml(s: string): string {
     .replaceAll('"', '&quot;');
 }
 
-const DASH = { solid: '', dashed: ' stroke-dasharray="7 4"', dotted: ' stroke-dasharray="2 3"' };
+const DASH = {
+  solid: '',
+  dashed: ' stroke-dasharray="7 4"',
+  dotted: ' stroke-dasharray="2 3"',
+  dashdot: ' stroke-dasharray="8 3 2 3"',
+};
 const colorOf = (s: Series, i: number) => PALETTE[(s.color ?? i) % PALETTE.length] ?? '#000000';
 
 const n1 = (v: number) => (Math.round(v * 10) / 10).toString();

@@ -23,6 +23,7 @@ import type { BenchReport } from '../bench/bench-types.ts';
 import { benchMarkdown, pct, ratio, summaryTable } from '../bench/report-markdown.ts';
 import { formatJson } from '../bench/report-json.ts';
 import { benchPlots } from '../bench/report-plots.ts';
+import { loadTfjs, tfjsUnsupported } from '../bench/tfjs-peer.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { isFloat } from '../ir/types.ts';
@@ -46,6 +47,7 @@ export interface BenchValues {
   readonly 'memory-budget'?: string | undefined;
   readonly out?: string | undefined;
   readonly json?: boolean | undefined;
+  readonly peers?: string | undefined;
 }
 
 export interface BenchCommandOptions {
@@ -97,6 +99,16 @@ export async function benchCommand(
       ? undefined
       : parseBytes('--memory-budget', v['memory-budget']);
   const outDir = v.out ?? DEFAULT_OUT;
+  const peers = parsePeers(v.peers);
+  // TF.js runs where it is asked for; by default wherever it is installed and implements the kernel.
+  const peersSkipped: string[] = [];
+  let tfjs = false;
+  if (peers.tfjs !== false) {
+    const why = tfjsUnsupported(fn, grad) ?? errorOf(await loadTfjs());
+    if (why === undefined) tfjs = true;
+    else if (peers.tfjs === true) throw new UsageError(`--peers tfjs: ${why}`);
+    else peersSkipped.push(`TF.js: ${why}`);
+  }
 
   const planned = planKernel({ kernel: fn, grad });
   const program = generateProgram(planned.fn, planned.plan);
@@ -117,6 +129,8 @@ export async function benchCommand(
       seed,
       memoryBudget,
       tolerance: TOLERANCE,
+      tfjs,
+      grad,
     };
     const total = shapes.reduce(
       (s, sizes) => s + plannedRuns(base, sizes) * workUnits(program, sizes),
@@ -153,6 +167,8 @@ export async function benchCommand(
     repeats,
     seed,
     memoryBudget: memoryBudget ?? null,
+    peers: ['eager', ...(tfjs ? ['tfjs'] : [])],
+    peersSkipped,
     program: programShape(program),
     shapes: shapesMeasured,
     compile,
@@ -189,6 +205,28 @@ export async function benchCommand(
   return 0;
 }
 
+const errorOf = (r: object) => ('error' in r && typeof r.error === 'string' ? r.error : undefined);
+
+/**
+ * `--peers eager,tfjs`: what runs beside projc. `eager` (the materialized baseline) is the
+ * reference every result is checked against and must be listed; tfjs is true when named,
+ * false when a list without it is given, undefined (run when installed) by default.
+ */
+export function parsePeers(s: string | undefined): { tfjs: boolean | undefined } {
+  if (s === undefined) return { tfjs: undefined };
+  const names = s.split(',').map((x) => x.trim());
+  for (const n of names)
+    if (n !== 'eager' && n !== 'tfjs')
+      throw new UsageError(
+        `--peers takes \`eager\` and \`tfjs\` separated by commas, got \`${n}\``,
+      );
+  if (!names.includes('eager'))
+    throw new UsageError(
+      '--peers must include `eager`: the materialized baseline is the reference every run is checked against',
+    );
+  return { tfjs: names.includes('tfjs') };
+}
+
 /** The command as typed, options in a fixed order, quoted where a shell needs it. */
 export function commandLine(files: readonly string[], v: BenchValues): string {
   const q = (s: string) => (/^[\w.,=/:@+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
@@ -201,6 +239,7 @@ export function commandLine(files: readonly string[], v: BenchValues): string {
     ['repeats', v.repeats],
     ['chunk-rows', v['chunk-rows']],
     ['memory-budget', v['memory-budget']],
+    ['peers', v.peers],
     ['seed', v.seed],
     ['json', v.json],
     ['out', v.out],

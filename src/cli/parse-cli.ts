@@ -20,6 +20,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   grid: { type: 'string' },
   repeats: { type: 'string' },
+  peers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -14,7 +14,8 @@ usage:
            [--out OUT.safetensors] [--json]
   projc bench FILE [--kernel K] [--grad X,W] [--dims H=64] [--grid 'N=256|1024,V=512|2048']
            [--repeats 5] [--chunk-rows 64,256,all] [--memory-budget B] [--seed S] [--json]
-           [--out docs/bench]                             projc against the materialized baseline
+           [--peers eager,tfjs] [--out docs/bench]        projc against the materialized baseline
+                                                          and TF.js (when installed)
 
 exit codes: 0 success, 1 a diagnosed error in the program or inputs, 2 bad usage,
             3 an internal error of projc (a bug: please report it)

@@ -61,6 +61,15 @@ describe('parseChunkList and parseRepeats', () => {
 });
 
 describe('shapeGrid', () => {
+  it('measures grids separated by ; one after the other, not crossed', () => {
+    const shapes = shapeGrid(ce(), 'N=1024,H=256;N=4096|2048,H=64', 'V=512');
+    expect(shapes.map(shapeText)).toEqual([
+      'N=1024 H=256 V=512',
+      'N=4096 H=64 V=512',
+      'N=2048 H=64 V=512',
+    ]);
+  });
+
   it('uses the default grid and H=64 when nothing is given', () => {
     const shapes = shapeGrid(ce(), undefined, undefined);
     const n = parseGrid(DEFAULT_GRID).reduce((p, [, v]) => p * v.length, 1);

@@ -34,11 +34,13 @@ it('benchmarks N=64 V=128 H=16 twice and writes a passing report', async () => {
   expect(r.checks.worstRelError).toBeLessThanOrEqual(1e-4);
   expect(r.shapes).toHaveLength(1);
   const s = r.shapes[0];
-  // baseline, 16 rows, 64 rows (auto and all).
+  // baseline, 16 rows, 64 rows (auto and all), and TF.js: installed, so a default peer.
+  expect(r.peers).toEqual(['eager', 'tfjs']);
   expect(s?.configs.map((c) => [c.label, c.requests])).toEqual([
     ['baseline', []],
     ['projc 16', ['16']],
     ['projc 64', ['auto', 'all']],
+    ['tfjs', []],
   ]);
   for (const c of s?.configs ?? []) {
     expect(c.timesMs).toHaveLength(2);
