@@ -277,7 +277,9 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
         effectiveGflops: gflops(time.median),
         steps: steps(chunks),
         maxRelError: slot.errors,
-        timeRatio: spread(slot.times.map((t, i) => t / (baseline.times[i] ?? NaN))),
+        timeRatio: spread(
+          slot.times.map((t, i) => t / (baseline.times[i] ?? NaN)).filter(Number.isFinite),
+        ),
       };
     }),
   ];
@@ -294,7 +296,9 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
       effectiveGflops: gflops(time.median),
       steps: 0,
       maxRelError: peer.errors,
-      timeRatio: spread(peer.times.map((t, i) => t / (baseline.times[i] ?? NaN))),
+      timeRatio: spread(
+        peer.times.map((t, i) => t / (baseline.times[i] ?? NaN)).filter(Number.isFinite),
+      ),
     });
   }
   return {

@@ -79,7 +79,7 @@ export function measurementsTable(r: BenchReport): string {
         isBase || !base ? '' : pct(c.peakBytes / base.peakBytes),
         spreadText(c.time),
         isBase ? '' : ratioSpread(c, base),
-        c.effectiveGflops.toFixed(2),
+        c.failure !== undefined ? '–' : c.effectiveGflops.toFixed(2),
       ]);
     }
   }
@@ -117,7 +117,7 @@ export function summaryTable(r: BenchReport): string {
     const t = base?.time.median ?? NaN;
     return [
       shapeText(s.dims),
-      formatBytes(b),
+      base?.failure !== undefined ? 'could not run' : formatBytes(b),
       auto ? `${pct(auto.peakBytes / b)} (${auto.chunkRows} rows)` : '–',
       least ? `${pct(least.peakBytes / b)} (${least.chunkRows} rows)` : '–',
       msText(t),
@@ -174,8 +174,9 @@ export function findings(r: BenchReport): string[] {
   );
 
   // Memory: what the baseline holds, and how well the model predicts projc's peak.
+  // Among the shapes where the baseline ran.
   const big = r.shapes.reduce<ShapeResult | undefined>(
-    (a, s) => (!a || s.logits > a.logits ? s : a),
+    (a, s) => (baselineOf(s)?.failure === undefined && (!a || s.logits > a.logits) ? s : a),
     undefined,
   );
   const bigBase = big && baselineOf(big);
