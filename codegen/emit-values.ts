@@ -157,8 +157,57 @@ export class Scope {
     return `${v}[${idx}] = ${t === 'bool' ? `select(0u, 1u, ${value})` : value};`;
   }
 
-  /** The WGSL expression of node `id` at this scope's coordinates, emitting `let`s as needed. */
+  /**
+   * The WGSL expression of node `id` at this scope's coordinates, emitting `let`s as needed.
+   * The inputs still to compute are emitted first, deepest first, from an explicit stack: a
+   * chain of thousands of statements is a graph that deep, too deep to recurse along.
+   */
   value(id: number): string {
+    const found = this.lookup(id);
+    if (found) return found;
+    const stack = [id];
+    const expanded = new Set<number>();
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] ?? id;
+      if (this.lookup(top) !== undefined) {
+        stack.pop();
+        continue;
+      }
+      const pending = this.inputsComputedHere(top).filter((i) => this.lookup(i) === undefined);
+      if (pending.length > 0 && !expanded.has(top)) {
+        expanded.add(top);
+        // Reversed, so the first input is emitted first, as a recursive walk would.
+        stack.push(...pending.reverse());
+        continue;
+      }
+      stack.pop();
+      if (top === id) break;
+      this.valueOf(top);
+    }
+    return this.valueOf(id);
+  }
+
+  /**
+   * The inputs of `id` that `valueOf(id)` evaluates in this scope and binds to a `let`
+   * (constants, scalars, sizes and indices are inline expressions, found at no depth).
+   */
+  private inputsComputedHere(id: number): number[] {
+    const { fn, plan, local } = this.env;
+    const n = fn.nodes[id];
+    if (!n || n.op === 'const' || n.op === 'param' || n.op === 'size' || n.op === 'index')
+      return [];
+    if (!local.has(id) && storedHome(plan, id)) return [];
+    const ins = n.op === 'broadcast' || n.op === 'transpose' ? n.inputs.slice(0, 1) : n.inputs;
+    // A gather's value operand is read at another coordinate, in a child scope.
+    const here = n.op === 'gather' ? n.inputs.slice(1, 2) : ins;
+    return here.filter((i) => {
+      const op = fn.nodes[i]?.op;
+      return op !== 'const' && op !== 'size' && op !== 'index';
+    });
+  }
+
+  /** `value` for a node whose inputs computed here are already bound. */
+  private valueOf(id: number): string {
     const found = this.lookup(id);
     if (found) return found;
     const { fn, plan, local } = this.env;

@@ -30,7 +30,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       case 'plan':
         return (await import('./plan-command.ts')).planCommand(files, args.values, io);
       case 'compile':
-        return (await import('./compile-command.ts')).compileCommand(files, args.values, io);
+        return await (await import('./compile-command.ts')).compileCommand(files, args.values, io);
       case 'bench':
         return await (await import('./bench-command.ts')).benchCommand(files, args.values, io);
       case undefined:

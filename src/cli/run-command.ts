@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Cotangent } from '../autodiff/differentiate.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import { compileFile } from '../frontend/compile.ts';
@@ -18,6 +18,7 @@ import { formatRun, runJson, type RunMeta } from './run-report.ts';
 import { parseBytes, parseChunkRows } from './bytes.ts';
 import { runWebgpu } from './run-webgpu.ts';
 import { resultsFile } from './run-output.ts';
+import { outputTarget, writeOutputFile } from './output-file.ts';
 import { selectKernel } from './select-kernel.ts';
 import { UsageError } from './usage.ts';
 
@@ -39,6 +40,8 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
     throw new UsageError(
       'run needs --inputs IN.safetensors, or --dims N=..,H=.. for seeded random inputs',
     );
+  // A path that cannot be written fails now, not after the run.
+  if (v.out !== undefined) outputTarget('--out', v.out);
   const c = compileFile(readSource(path));
   if (printDiagnostics(io, c.diagnostics)) return 1;
   const fn = selectKernel(c, path, v.kernel);
@@ -79,7 +82,7 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
     r = g.result;
     meta = g.meta;
   }
-  if (v.out !== undefined) writeAtomically(v.out, resultsFile(fn, r));
+  if (v.out !== undefined) await writeOutputFile('--out', v.out, resultsFile(fn, r));
   if (v.json) io.out(JSON.stringify(runJson(fn, r, meta)) + '\n');
   else io.out(formatRun(fn, r, sizes, meta, v.out));
   return 0;
@@ -213,11 +216,4 @@ function fileTensor(
       message: `cotangent \`${name}\` is ${st.dtype}; a cotangent must be a floating tensor`,
     });
   return { dtype: 'f32', dims: node.dims, shape: st.shape, data: decodeToF64(st, path) };
-}
-
-/** Writes through a temporary file and a rename, so a failed run leaves no partial output. */
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
 }

@@ -4,7 +4,8 @@
  * test that triggers it.
  *
  * Ranges: P00xx lexical/syntax, P01xx names and declarations, P02xx types and shapes,
- * P03xx gradients and chunking, P04xx inputs and command line, P09xx internal.
+ * P03xx gradients and chunking, P04xx inputs and command line, P05xx limits and resources
+ * (program size, nesting, integer range, output files, device limits), P09xx internal.
  */
 export const CODES = {
   // --- lexical and syntax
@@ -63,6 +64,13 @@ export const CODES = {
   P0408: 'wrong shape for an input',
   P0430: 'dim size breaks a constraint of the signature',
   P0431: 'gradient asked of an absent optional tensor',
+  // --- limits and resources
+  P0501: 'fn inlining expands the kernel too far',
+  P0502: 'fn calls nested too deep',
+  P0503: 'duplicate result name',
+  P0504: 'integer literal out of i32 range',
+  P0505: 'cannot write an output file',
+  P0506: 'a tensor is too large for the backend or the device',
   // --- internal
   P0901: 'internal compiler error',
 } as const;

@@ -35,7 +35,18 @@ export interface ElabContext {
   readonly presence: Map<number, number>;
   /** Elaborates a fn body in a fresh scope; provided by the statement elaborator. */
   readonly inline: (fn: FnDecl, scope: Scope, callSpan: Span) => Value;
+  /** Expressions elaborated so far in this kernel, fn bodies counted at each inlining. */
+  readonly expansion: { count: number; exhausted: boolean };
 }
+
+/**
+ * Inlining may expand a kernel to at most this many expressions. Equal calls are shared
+ * (see `inlineFn`), so only calls with ever new arguments get here, e.g.
+ * `fn g(x) = f(x + 1) + f(x * 3)` nested 30 deep: 2^30 distinct terms, which no graph holds.
+ */
+export const MAX_EXPANDED_EXPRESSIONS = 250_000;
+
+type ChainExpr = Extract<Expr, { kind: 'unary' | 'binary' | 'transpose' }>;
 
 const BINARY_OPS: Record<Exclude<BinaryOp, '@'>, Op> = {
   '+': 'add',
@@ -161,7 +172,39 @@ export class ExprElaborator implements Lowering {
   }
 
   expr(e: Expr): Value {
-    const v = this.exprAt(e);
+    if (!this.counted(e)) return ERROR;
+    return this.located(e, this.exprAt(e));
+  }
+
+  /** Counts one more expression; false (once reported) when inlining has run away. */
+  private counted(e: Expr): boolean {
+    const x = this.ctx.expansion;
+    if (x.exhausted) return false;
+    if (++x.count <= MAX_EXPANDED_EXPRESSIONS) return true;
+    x.exhausted = true;
+    const outer = this.ctx.calls[0];
+    this.ctx.sink.push({
+      severity: 'error',
+      code: 'P0501',
+      message: outer
+        ? `inlining \`${outer.name}\` expands this kernel past ${MAX_EXPANDED_EXPRESSIONS} expressions`
+        : `this kernel has more than ${MAX_EXPANDED_EXPRESSIONS} expressions`,
+      span: outer?.span ?? e.span,
+      notes: [
+        ...(outer
+          ? [
+              'fns are inlined at every call (calls with equal arguments are shared), and these calls keep getting new arguments',
+              `call chain when the limit was reached: ${this.ctx.calls.map((c) => c.name).join(' → ')}`,
+            ]
+          : []),
+      ],
+      help: ['call each fn once and reuse its result by name, or pass equal arguments'],
+    });
+    return false;
+  }
+
+  /** Remembers where a node was first written (prelude code maps to the user's call). */
+  private located(e: Expr, v: Value): Value {
     if (v.kind === 'node' && !this.ctx.spans.has(v.id)) {
       const userCall = this.ctx.calls.find((c) => c.span.file.path !== PRELUDE.path);
       this.ctx.spans.set(
@@ -180,8 +223,43 @@ export class ExprElaborator implements Lowering {
         return { kind: 'node', id: this.ctx.b.constant(e.value ? 1 : 0, 'bool') };
       case 'name':
         return this.name(e.name, e.span);
-      case 'unary': {
-        const v = this.expr(e.operand);
+      case 'unary':
+      case 'binary':
+      case 'transpose':
+        return this.chain(e);
+      case 'call':
+        return this.call(e);
+    }
+  }
+
+  /**
+   * Operators along a left spine, iteratively: `a + b + c + ...` parses as
+   * `((a + b) + c) + ...`, a tree as deep as the sum is long (and so do chains of unary
+   * operators), which recursion would not survive at a few thousand terms. Right operands
+   * recurse, but only brackets and precedence levels nest them.
+   */
+  private chain(e: ChainExpr): Value {
+    const spine: ChainExpr[] = [];
+    let base: Expr = e;
+    while (base.kind === 'unary' || base.kind === 'binary' || base.kind === 'transpose') {
+      spine.push(base);
+      base = base.kind === 'binary' ? base.left : base.operand;
+    }
+    let v = this.expr(base);
+    spine.reverse();
+    for (const [i, s] of spine.entries()) {
+      // `e` itself is counted and located by `expr`, its caller.
+      if (i < spine.length - 1 && !this.counted(s)) return ERROR;
+      v = this.step(s, v);
+      if (i < spine.length - 1) this.located(s, v);
+    }
+    return v;
+  }
+
+  /** One operator of a chain, applied to its already elaborated left operand `v`. */
+  private step(e: ChainExpr, v: Value): Value {
+    switch (e.kind) {
+      case 'unary':
         if (e.op === '-' && v.kind === 'literal') return { ...v, value: -v.value };
         return this.apply(
           e.op === '-' ? 'neg' : 'not',
@@ -190,9 +268,8 @@ export class ExprElaborator implements Lowering {
           e.span,
           e.opSpan,
         );
-      }
       case 'binary': {
-        const l: Arg = { value: this.expr(e.left), span: e.left.span };
+        const l: Arg = { value: v, span: e.left.span };
         const r: Arg = { value: this.expr(e.right), span: e.right.span };
         if (e.op === '@') return matmul(this, l, r, e.span, e.opSpan);
         if (l.value.kind === 'literal' && r.value.kind === 'literal')
@@ -200,7 +277,6 @@ export class ExprElaborator implements Lowering {
         return this.apply(BINARY_OPS[e.op], [l, r], {}, e.span, e.opSpan);
       }
       case 'transpose': {
-        const v = this.expr(e.operand);
         if (v.kind === 'error') return v;
         const dims = this.dimsOf(v);
         if (v.kind !== 'node' || dims.length !== 2)
@@ -216,8 +292,6 @@ export class ExprElaborator implements Lowering {
           e.span,
         );
       }
-      case 'call':
-        return this.call(e);
     }
   }
 

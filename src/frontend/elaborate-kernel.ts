@@ -30,6 +30,7 @@ export function elaborateKernel(
   const labels = new Map<number, string>();
   const spans = new Map<number, Span>();
   const dims = declaredDims(k);
+  const inlined: InlineMemo = new Map();
   const ctx: ElabContext = {
     b,
     sink,
@@ -38,7 +39,8 @@ export function elaborateKernel(
     spans,
     calls: [],
     presence: new Map(),
-    inline: (fn, scope, callSpan) => inlineFn(ctx, fn, scope, callSpan),
+    inline: (fn, scope, callSpan) => inlineFn(ctx, inlined, fn, scope, callSpan),
+    expansion: { count: 0, exhausted: false },
   };
   const values = new Map<string, Value>();
   const params: IrParam[] = [];
@@ -80,6 +82,7 @@ export function elaborateKernel(
       : k.result.fields.map((f) => [f.name.name, f.type]),
   );
   for (const t of resultTypes.values()) checkDimsDeclared(t, dims, sink);
+  if (k.result.kind === 'named') repeatedResult(k.result.fields, sink);
   const produced = new Map<string, { value: Value; span: Span }>();
   const assignedAt = new Map<string, Span>();
   const used = trackUses(k.body);
@@ -171,6 +174,29 @@ export function elaborateKernel(
     labels,
     spans,
   };
+}
+
+/** Two results of one name would be one result, the other silently lost. */
+function repeatedResult(
+  fields: readonly { name: { name: string; span: Span } }[],
+  sink: DiagnosticSink,
+): void {
+  const first = new Map<string, Span>();
+  for (const f of fields) {
+    const prev = first.get(f.name.name);
+    if (!prev) {
+      first.set(f.name.name, f.name.span);
+      continue;
+    }
+    sink.push({
+      severity: 'error',
+      code: 'P0503',
+      message: `result \`${f.name.name}\` is declared twice`,
+      span: f.name.span,
+      labels: [{ span: prev, message: 'first declared here' }],
+      help: ['give each result its own name'],
+    });
+  }
 }
 
 /** Dims in order of first appearance in the parameters. */
@@ -310,9 +336,65 @@ function trackUses(body: readonly Stmt[]): Set<string> {
   return used;
 }
 
-/** Inlines a fn call: its statements run in a fresh scope holding only its arguments. */
-function inlineFn(ctx: ElabContext, fn: FnDecl, scope: Scope, callSpan: Span): Value {
-  if (ctx.calls.length >= MAX_INLINE_DEPTH) return ERROR;
+/** The value of each fn call already inlined, by fn and by `callKey` of its arguments. */
+type InlineMemo = Map<FnDecl, Map<string, Value>>;
+
+/**
+ * Equal calls give equal values: elaboration is a pure function of the fn and its
+ * arguments (the builder hash-conses every node), so the key is the arguments' identity.
+ */
+function callKey(fn: FnDecl, scope: Scope): string {
+  return fn.args
+    .map((a) => {
+      const d = scope.dims.get(a.name.name);
+      if (d !== undefined) return `dim:${d}`;
+      const v = scope.values.get(a.name.name);
+      if (v?.kind === 'node') return `%${v.id}`;
+      if (v?.kind === 'literal')
+        return `${Object.is(v.value, -0) ? '-0' : String(v.value)}${v.integer ? 'i' : 'f'}`;
+      return v?.kind ?? 'none';
+    })
+    .join(',');
+}
+
+/**
+ * Inlines a fn call: its statements run in a fresh scope holding only its arguments. A call
+ * equal to one already inlined reuses its value: `fn g(x) = f(x) + f(x)` nested 30 deep
+ * would otherwise elaborate 2^30 bodies to build the same 31 nodes.
+ */
+function inlineFn(
+  ctx: ElabContext,
+  memo: InlineMemo,
+  fn: FnDecl,
+  scope: Scope,
+  callSpan: Span,
+): Value {
+  const key = callKey(fn, scope);
+  const known = memo.get(fn)?.get(key);
+  if (known) return known;
+  const value = inlineBody(ctx, fn, scope, callSpan);
+  if (!ctx.expansion.exhausted) {
+    const calls = memo.get(fn) ?? new Map<string, Value>();
+    memo.set(fn, calls.set(key, value));
+  }
+  return value;
+}
+
+function inlineBody(ctx: ElabContext, fn: FnDecl, scope: Scope, callSpan: Span): Value {
+  if (ctx.calls.length >= MAX_INLINE_DEPTH) {
+    const outer = ctx.calls.find((c) => c.span.file.path !== PRELUDE.path) ?? ctx.calls[0];
+    ctx.sink.push({
+      severity: 'error',
+      code: 'P0502',
+      message: `fn calls nest more than ${MAX_INLINE_DEPTH} deep here`,
+      span: outer?.span ?? callSpan,
+      notes: [
+        `call chain: ${[...ctx.calls.map((c) => c.name), fn.name.name].join(' → ')}`,
+        'fns are inlined, so each nested call is one more level',
+      ],
+    });
+    return ERROR;
+  }
   ctx.calls.push({ name: fn.name.name, span: callSpan });
   try {
     const values = new Map(scope.values);

@@ -40,7 +40,10 @@ export function parseProgram(file: SourceFile): { program: Program; diagnostics:
     }
     const tooDeep = findTooDeepBracket(lexed.tokens);
     if (tooDeep) {
-      const message = `brackets nested more than ${MAX_NESTING} deep`;
+      const message =
+        tooDeep.image === '**'
+          ? `\`**\` chained and brackets nested more than ${MAX_NESTING} deep`
+          : `brackets nested more than ${MAX_NESTING} deep`;
       diagnostics.push(error('P0002', message, tokenSpan(file, tooDeep)));
     } else {
       const parsed = parseTokens(file, lexed.tokens, lexed.errors);
@@ -139,11 +142,21 @@ function followsLexError(
   return lexErrors.some((e) => e.offset >= previousEnd && e.offset < offset);
 }
 
+/**
+ * The first token nested deeper than MAX_NESTING: brackets nest, and so does each `**` of a
+ * chain (`a ** b ** c` is `a ** (b ** c)`, and the parser recurses for each), so both count.
+ * Any other operator or a comma ends a `**` chain at its bracket level; a chain the count
+ * misses (`a ** -b ** -c ...`) is still caught, unlocated, by the RangeError fallback.
+ */
 function findTooDeepBracket(tokens: readonly IToken[]): IToken | undefined {
-  let depth = 0;
+  const powerRuns: number[] = [0];
   for (const t of tokens) {
-    if (t.image === '(' || t.image === '[' || t.image === '{') depth++;
-    else if (t.image === ')' || t.image === ']' || t.image === '}') depth = Math.max(0, depth - 1);
+    if (t.image === '(' || t.image === '[' || t.image === '{') powerRuns.push(0);
+    else if (t.image === ')' || t.image === ']' || t.image === '}') {
+      if (powerRuns.length > 1) powerRuns.pop();
+    } else if (t.image === '**') powerRuns[powerRuns.length - 1] = (powerRuns.at(-1) ?? 0) + 1;
+    else if (!/^[\w.]/.test(t.image)) powerRuns[powerRuns.length - 1] = 0;
+    const depth = powerRuns.length - 1 + powerRuns.reduce((a, b) => a + b, 0);
     if (depth > MAX_NESTING) return t;
   }
   return undefined;
