@@ -55,6 +55,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       printDiagnostics(io, e.diagnostics);
       return 1;
     }
+    // Host memory ran out although every tensor passed checkHostSizes (several large ones
+    // at once): a resource limit, not a bug.
+    if (e instanceof RangeError && /Array buffer allocation failed/.test(e.message)) {
+      io.err(
+        `error[P0506]: out of host memory: ${e.message}\n  = help: use smaller dims, or the webgpu backend\n`,
+      );
+      return 1;
+    }
     const what =
       e instanceof InternalError
         ? e.message

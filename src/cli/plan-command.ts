@@ -4,6 +4,7 @@ import { bindDims } from '../interp/bind.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { PLAN_LIMITS } from '../plan/device-limits.ts';
 import { printPlan } from '../plan/print-plan.ts';
+import { checkDeviceFit } from '../runtime/device-fit.ts';
 import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memory.ts';
 import { parseBytes, parseChunkRows } from './bytes.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
@@ -46,6 +47,7 @@ export function planCommand(files: readonly string[], v: CliValues, io: Io): num
     ...(chunkRows !== undefined ? { chunkRows } : {}),
     ...(budget !== undefined ? { memoryBudget: budget } : {}),
   });
+  checkDeviceFit(program, sizes, PLAN_LIMITS, choice.chunkRows);
   const baseline = materializedBytes(program, sizes);
   const summary = {
     kernel: fn.name,

@@ -9,6 +9,7 @@ import { typeText } from '../ir/print.ts';
 import type { IrFunction } from '../ir/types.ts';
 import { isFloat } from '../ir/types.ts';
 import { decodeToF64, readSafetensors, type SafetensorsFile } from '../io/safetensors.ts';
+import { checkHostSizes } from '../run/host-sizes.ts';
 import { loadInputs } from '../run/inputs.ts';
 import { randomInputs } from '../run/random-inputs.ts';
 import { rowDims, runCpu, type RunResult } from '../run/run-cpu.ts';
@@ -52,7 +53,8 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
   const sets = new Map((v.set ?? []).map((s) => parseAssignment('--set', s)));
   const cot = parseCotangents(fn, v.cotangent ?? [], file, v.inputs ?? '');
   const explicit = v.dims !== undefined ? parseDims(v.dims) : new Map<string, number>();
-  const random = v.dims !== undefined ? randomFor(fn, explicit, v.seed) : new Map<string, Tensor>();
+  const random =
+    v.dims !== undefined ? randomFor(fn, explicit, v.seed, backend) : new Map<string, Tensor>();
   const loaded = loadInputs(
     fn,
     file,
@@ -63,6 +65,7 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
   );
   printDiagnostics(io, loaded.warnings);
   const sizes = bindDims(fn, loaded.shapes, explicit);
+  checkHostSizes(fn, sizes, backend);
   const inputs = loaded.tensors;
   completeOptional(fn, inputs, sizes, grad);
   for (const [result, tensorName] of cot.tensorNames) {
@@ -93,6 +96,7 @@ function randomFor(
   fn: IrFunction,
   sizes: ReadonlyMap<string, number>,
   seedText: string | undefined,
+  backend: 'cpu' | 'webgpu',
 ): Map<string, Tensor> {
   const missing = fn.dims.filter((d) => !sizes.has(d));
   if (missing.length)
@@ -102,6 +106,7 @@ function randomFor(
   const seed = seedText === undefined ? 0 : Number(seedText);
   if (!Number.isSafeInteger(seed))
     throw new UsageError(`--seed must be an integer, got \`${seedText}\``);
+  checkHostSizes(fn, sizes, backend);
   return randomInputs(fn, sizes, seed);
 }
 
