@@ -5,7 +5,7 @@ import { assignBuffers } from './buffers.ts';
 import { splitRowReductions } from './canonicalize.ts';
 import { classify } from './classify.ts';
 import { computedWeights } from './computed-weights.ts';
-import { rowDimsOf } from './rows.ts';
+import { checkOneRowSet, rowDimsOf } from './rows.ts';
 import { sweepStages } from './stages.ts';
 import { assignSweeps } from './sweeps.ts';
 import type { ChunkPlan, DraftBuffer, PlanBuffer, Stage, Sweep } from './types.ts';
@@ -49,6 +49,7 @@ export interface Planned {
  */
 export function planKernel(req: PlanRequest): Planned {
   const rows = rowDimsOf(req.kernel);
+  checkOneRowSet(req.kernel, rows);
   let fn = req.grad?.length
     ? differentiate(req.kernel, { wrt: req.grad, cotangents: req.cotangents ?? new Map() })
     : req.kernel;

@@ -21,10 +21,11 @@ export function checkDeviceFit(
     dims.length ? `[${dims.map((d) => `${d}=${sizes.get(d) ?? '?'}`).join(', ')}]` : '[]';
   for (const b of p.plan.buffers) {
     if (b.aliasOf || b.home === 'arena') continue;
+    // A chunk buffer holds `chunkRows` flattened rows of its other dims.
+    const chunked = b.home === 'chunk';
     const n = b.dims.reduce(
-      (s, d) =>
-        s * (b.home === 'chunk' && p.plan.rows.includes(d) ? chunkRows : (sizes.get(d) ?? 0)),
-      1,
+      (s, d) => s * (chunked && p.plan.rows.includes(d) ? 1 : (sizes.get(d) ?? 0)),
+      chunked ? chunkRows : 1,
     );
     const bytes = n * elementBytes(b);
     const bound = b.home === 'chunk';
