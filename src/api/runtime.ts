@@ -68,7 +68,18 @@ export interface Saved {
 export class Runtime {
   private programs = new WeakMap<IrFunction, Map<string, Program>>();
 
+  private released = false;
   private constructor(readonly device: AcquiredDevice) {}
+
+  /** A released runtime has no device: say so, instead of Dawn's empty AbortError. */
+  private live(method: string): void {
+    if (this.released)
+      throw new UserError({
+        severity: 'error',
+        code: 'P0405',
+        message: `Runtime.${method}() after release(): this runtime's device is released; make a new one with Runtime.create()`,
+      });
+  }
 
   /** A runtime on the caller's device, the browser's, or Dawn's in Node. */
   static async create(opts: AcquireOptions = {}): Promise<Runtime> {
@@ -104,6 +115,7 @@ export class Runtime {
     inputs: Readonly<Record<string, TensorInput>>,
     opts: RunOptions = {},
   ): Promise<RunOutput> {
+    this.live('run');
     const tensors = bindInputs(kernel, inputs);
     const { cot, extra } = cotangentInputs(kernel, opts.cotangents ?? {});
     for (const [k, v] of extra) tensors.set(k, v);
@@ -126,6 +138,7 @@ export class Runtime {
     inputs: Readonly<Record<string, TensorInput>>,
     opts: ExecuteOptions = {},
   ): Promise<{ outputs: Map<string, Tensor>; saved: Saved; stats: RunOutput['stats'] }> {
+    this.live('forward');
     const tensors = bindInputs(kernel, inputs);
     const sizes = bindDims(kernel, shapesOf(kernel, tensors));
     completeOptional(kernel, tensors, sizes);
@@ -146,6 +159,7 @@ export class Runtime {
     grad: readonly string[],
     cotangents: Readonly<Record<string, number | TensorInput>>,
   ): Promise<{ grads: Map<string, Tensor>; stats: RunOutput['stats'] }> {
+    this.live('backward');
     const tensors = new Map(saved.inputs);
     const { cot, extra } = cotangentInputs(saved.kernel, cotangents);
     for (const [k, v] of extra) tensors.set(k, v);
@@ -185,6 +199,7 @@ export class Runtime {
   }
 
   release(): void {
+    this.released = true;
     this.programs = new WeakMap();
     this.device.release();
   }

@@ -40,7 +40,7 @@ export function toSource(
       throw shapeError(
         `\`${name}\` needs a tensor of ${dims.length} dims [${dims.join(', ')}], got a number`,
       );
-    return { kind: 'scalar', value: v };
+    return { kind: 'scalar', value: checkI32(name, dtype, [v]) };
   }
   if (v.shape.length !== dims.length)
     throw shapeError(
@@ -58,7 +58,27 @@ export function toSource(
       throw shapeError(`\`${name}\` holds ${v.dtype} bits but the parameter is ${dtype}`);
     return { kind: 'host', shape: [...v.shape], data, bits: v.dtype };
   }
+  checkI32(name, dtype, data, v.shape.length > 0);
   // A scalar given as a one-element tensor of shape [] stays a scalar (the uniform).
   if (dims.length === 0) return { kind: 'scalar', value: data[0] ?? 0 };
   return { kind: 'host', shape: [...v.shape], data };
+}
+
+/**
+ * Host values of an i32 input must be integers in [-2^31, 2^31): a target of 2^32 + 3
+ * would otherwise wrap to 3 on upload, and an `ignore_index` of 0.5 truncate to 0, both
+ * silently. (A GPUBuffer's words are i32 already.) Returns the first value.
+ */
+function checkI32(name: string, dtype: DType, data: ArrayLike<number>, indexed = false): number {
+  if (dtype === 'i32')
+    for (let i = 0; i < data.length; i++) {
+      const x = data[i] ?? 0;
+      if (Number.isInteger(x) && x >= -(2 ** 31) && x < 2 ** 31) continue;
+      throw new UserError({
+        severity: 'error',
+        code: 'P0407',
+        message: `\`${name}\` is i32, but its value ${x}${indexed ? ` at index ${i}` : ''} is not an integer in [-2^31, 2^31)`,
+      });
+    }
+  return data[0] ?? 0;
 }

@@ -22,6 +22,7 @@ export function parseBytes(flag: string, s: string): number {
   const v = Number(m[1]) * unit;
   if (!(v > 0) || !Number.isFinite(v))
     throw new UsageError(`${flag} must be positive, got \`${s}\``);
+  if (v < 1) throw new UsageError(`${flag} must be at least 1 byte, got \`${s}\``);
   return Math.floor(v);
 }
 

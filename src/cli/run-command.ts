@@ -77,6 +77,17 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
   let r: RunResult;
   let meta: RunMeta;
   if (backend === 'cpu') {
+    if (chunkRows !== undefined || memoryBudget !== undefined)
+      printDiagnostics(io, [
+        {
+          severity: 'warning',
+          code: 'P0405',
+          message: `${chunkRows !== undefined ? '--chunk-rows' : '--memory-budget'} is ignored by the cpu backend: it holds every value whole, in one chunk`,
+          help: [
+            'chunking applies to --backend webgpu; its results do not depend on the chunk size',
+          ],
+        },
+      ]);
     r = runCpu({ fn, inputs, sizes, grad, cotangents: cot.map });
     const rows = rowDims(fn).reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
     meta = { backend, chunkRows: rows, chunks: 1, passes: 1 };

@@ -13,7 +13,7 @@ export interface Lowering {
   /** The dims of a value (`[]` for literals). */
   dimsOf(v: Value): readonly string[];
   /** An i32 constant. */
-  intLiteral(v: number): Value;
+  intLiteral(v: number, span?: Span): Value;
   /** `present(b)` of an optional tensor parameter (P0230 for anything else). */
   presence(v: Value, span: Span): Value;
   /** Reports a user error at `span`. */
@@ -76,7 +76,7 @@ function cast(to: DType): Builtin {
       to === 'bool'
         ? 'x != 0'
         : to === 'i32'
-          ? 'to i32, truncating toward zero'
+          ? 'to i32, truncating toward zero (saturating out of range, NaN → 0)'
           : to === 'f32'
             ? 'to f32 (bool gives 0.0 / 1.0)'
             : `round to ${to} precision (the value stays f32 in arithmetic)`,
@@ -180,7 +180,7 @@ const list: Builtin[] = [
         'gather',
         args.map((a, i) =>
           i === 1 && a.value.kind === 'literal' && a.value.integer
-            ? { ...a, value: l.intLiteral(a.value.value) }
+            ? { ...a, value: l.intLiteral(a.value.value, a.span) }
             : a,
         ),
         { dim: dims[0] ?? '' },

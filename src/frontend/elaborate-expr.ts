@@ -120,8 +120,29 @@ export class ExprElaborator implements Lowering {
     return this.report(code, message, span, { help });
   }
 
-  intLiteral(v: number): Value {
-    return { kind: 'node', id: this.ctx.b.constant(v, 'i32') };
+  intLiteral(v: number, span?: Span): Value {
+    const id = this.ctx.b.constant(v, 'i32');
+    if (span && !this.fitsI32(id, { value: { kind: 'literal', value: v, integer: true }, span }))
+      return ERROR;
+    return { kind: 'node', id };
+  }
+
+  /**
+   * Whether a literal that became constant `id` fits it: an integer literal taken as i32
+   * must lie in [-2^31, 2^31) (P0504 otherwise), or it would wrap silently.
+   */
+  fitsI32(id: number | undefined, a: Arg): boolean {
+    if (id === undefined || a.value.kind !== 'literal') return true;
+    const n = this.ctx.b.node(id);
+    const v = a.value.value;
+    if (n.dtype !== 'i32' || (v >= -(2 ** 31) && v < 2 ** 31)) return true;
+    this.report('P0504', `the integer literal ${v} does not fit in i32`, a.span, {
+      notes: [
+        'it is taken as i32 because the other operand is i32; i32 holds [-2147483648, 2147483647]',
+      ],
+      help: ['cast the other operand to f32 if a float is meant: `f32(t)`'],
+    });
+    return false;
   }
 
   dtypeOf(v: Value): DType | undefined {
@@ -149,6 +170,8 @@ export class ExprElaborator implements Lowering {
       args.map((a) => a.value),
     );
     if (ids.some((i) => i === undefined)) return ERROR;
+    for (const [i, a] of args.entries())
+      if (a.value.kind === 'literal' && !this.fitsI32(ids[i], a)) return ERROR;
     const r = this.ctx.b.tryOp(op, ids as number[], attrs);
     if (r.ok) return { kind: 'node', id: r.id };
     return this.typeError(r.error, args, opSpan);

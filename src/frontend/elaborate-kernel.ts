@@ -303,6 +303,7 @@ function fitResult(
     const c = materialize(b, [v])[0];
     if (c === undefined) return undefined;
     id = t.dtype === 'i32' && v.integer ? b.constant(v.value, 'i32') : c;
+    if (!x.fitsI32(id, { value: v, span })) return undefined;
   } else id = v.id;
   const n = b.node(id);
   const sameSet = n.dims.length === want.length && want.every((d) => n.dims.includes(d));

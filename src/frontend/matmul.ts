@@ -1,13 +1,14 @@
 import type { Code } from '../diagnostics/codes.ts';
 import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import type { Span } from '../diagnostics/source.ts';
-import type { Attrs, Op } from '../ir/types.ts';
+import type { Attrs, DType, Op } from '../ir/types.ts';
 import { ERROR, type Arg, type Value } from './values.ts';
 
 /** What `@` needs from the expression elaborator (an interface, so this file does not import it back). */
 export interface MatmulHost {
   dimAsValue(a: Arg): Value;
   dimsOf(v: Value): readonly string[];
+  dtypeOf(v: Value): DType | undefined;
   describe(v: Value): string;
   report(code: Code, message: string, span: Span, extra?: Partial<Diagnostic>): Value;
   apply(op: Op, args: readonly Arg[], attrs: Attrs, span: Span, opSpan?: Span): Value;
@@ -59,7 +60,18 @@ export function matmul(x: MatmulHost, a: Arg, b: Arg, span: Span, opSpan: Span):
         notes: shapes,
       },
     );
+  // A vector side (`X @ w` with `w: f32[H]`) is a weighted sum, not a projection: no output
+  // dim to chunk over. Lowered as one, it is row-local and runs on every backend.
+  if ((ad.length === 1 || bd.length === 1) && isFloatValue(x, a) && isFloatValue(x, b)) {
+    const prod = x.apply('mul', [a, b], {}, span, opSpan);
+    return x.apply('sum', [{ value: prod, span }], { axes: [last] }, span, opSpan);
+  }
   return x.apply('dot', [a, b], { dims: out }, span, opSpan);
+}
+
+function isFloatValue(x: MatmulHost, a: Arg): boolean {
+  const t = x.dtypeOf(a.value);
+  return t === 'f32' || t === 'f16' || t === 'bf16';
 }
 
 /** The source text of an operand, for help messages. */

@@ -90,11 +90,15 @@ function nodeKey(
   dtype: DType,
   dims: readonly Dim[],
 ): string {
-  // -0 and 0 differ as constants (1/x), so keep the sign in the key.
+  // -0 and 0 differ as constants (1/x), so keep the sign in the key; and JSON writes inf,
+  // -inf and NaN all as `null`, which made `x * -inf` reuse the constant inf.
   const a = Object.entries(attrs)
     .filter(([, v]) => v !== undefined)
     .sort(([x], [y]) => (x < y ? -1 : 1))
-    .map(([k, v]) => `${k}=${Object.is(v, -0) ? '-0' : JSON.stringify(v)}`)
+    .map(
+      ([k, v]) =>
+        `${k}=${typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : JSON.stringify(v)}`,
+    )
     .join(',');
   return `${op}(${inputs.join(',')}){${a}}:${dtype}[${dims.join(',')}]`;
 }

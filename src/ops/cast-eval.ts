@@ -3,9 +3,9 @@ import { makeTensor, type DimSizes, type Tensor } from '../tensor/tensor.ts';
 import { isFloat, type DType, type Node } from '../ir/types.ts';
 
 /**
- * Cast semantics (PyTorch's): float → i32 truncates toward zero, saturating out of range
- * (NaN → 0), anything → bool
- * is `!= 0`, bool → number is 0/1, float → bf16/f16 rounds to nearest even.
+ * Cast semantics: float → i32 truncates toward zero and saturates out of range (NaN → 0,
+ * see `castToI32`), anything → bool is `!= 0`, bool → number is 0/1, float → bf16/f16
+ * rounds to nearest even.
  */
 export function castEval(args: readonly Tensor[], node: Node, sizes: DimSizes): Tensor {
   const a = args[0];
@@ -26,11 +26,23 @@ export function castFn(to: Node['dtype']): (x: number) => number {
     case 'f16':
       return roundToF16;
     case 'i32':
-      return (x) =>
-        Number.isNaN(x) ? 0 : Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), Math.trunc(x)));
+      return castToI32;
     case 'bool':
       return (x) => (x !== 0 ? 1 : 0);
   }
+}
+
+/**
+ * float → i32, the same rule on both backends (docs/language.md, "Casts to i32"): truncate
+ * toward zero; past the ends of [-2^31, 2^31 − 1] (±inf included) saturate to the nearer
+ * end; NaN → 0. WGSL's own conversion saturates too, and wrapping (`| 0`) would turn 1e10
+ * into 1410065408.
+ */
+export function castToI32(x: number): number {
+  if (Number.isNaN(x)) return 0;
+  if (x >= 2 ** 31) return 2 ** 31 - 1;
+  if (x <= -(2 ** 31)) return -(2 ** 31);
+  return Math.trunc(x) + 0; // + 0 turns -0 into 0
 }
 
 /** The WGSL of a cast from a value of dtype `from` (floats are f32 in WGSL) to `to`. */

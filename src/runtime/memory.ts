@@ -112,6 +112,18 @@ export function chooseChunkRows(
   if (opts.chunkRows !== undefined) {
     rows = opts.chunkRows;
     reason = 'given';
+    // Both given: the budget is a cap the chosen chunk must fit, never silently ignored.
+    const need = m.fixedBytes + Math.min(rows, total) * m.perRowBytes;
+    if (opts.memoryBudget !== undefined && need > opts.memoryBudget)
+      throw new UserError({
+        severity: 'error',
+        code: 'P0405',
+        message: `chunks of ${rows} rows need ${need} bytes, over the memory budget of ${opts.memoryBudget} bytes`,
+        notes: [
+          `the inputs, results and accumulators take ${m.fixedBytes} bytes and each row of a chunk ${m.perRowBytes} more`,
+        ],
+        help: ['give fewer chunk rows, a larger budget, or only one of the two'],
+      });
   } else {
     const budget = opts.memoryBudget ?? m.fixedBytes + DEFAULT_CHUNK_BYTES;
     const room = budget - m.fixedBytes;

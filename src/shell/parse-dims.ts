@@ -10,6 +10,7 @@ export function parseDims(s: string): Map<string, number> {
     const n = Number(m[2]);
     if (!Number.isSafeInteger(n) || n < 1)
       throw new UsageError(`--dims ${m[1]} must be a positive integer, got ${m[2]}`);
+    if (out.has(m[1])) throw new UsageError(`--dims sizes \`${m[1]}\` twice; give each dim once`);
     out.set(m[1], n);
   }
   return out;
