@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { outputTarget } from '../../src/cli/output-file.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
 import { projc, scratch } from './helpers.ts';
 
@@ -131,12 +132,16 @@ describe('Data loss: --out renames its temp file over whatever is at the path', 
   });
 
   it('never replaces a device node or a fifo', async () => {
-    // /dev/null is only looked at (as root the old code would have replaced it).
+    // /dev/null is only looked at, through the check alone, which writes nothing: a CLI run
+    // onto it with a regressed check would replace it (as root), as the old code did.
     const before = statSync('/dev/null');
-    expectP0505(await projc(...RUN, '--out', '/dev/null'), '--out /dev/null: is a device');
+    expect(() => outputTarget('--out', '/dev/null')).toThrow(
+      '--out /dev/null: is a device; --out writes a regular file',
+    );
     const after = statSync('/dev/null');
     expect(after.isCharacterDevice()).toBe(true);
     expect(after.ino).toBe(before.ino);
+    // The whole command on a fifo, which a regression could only turn into a file here.
     const d = fresh();
     const fifo = join(d, 'fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
