@@ -1,5 +1,6 @@
 // Shared by the hardening tests: the CLI in-process with its output captured, and
 // generators of the adversarial programs of issue 13.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,31 @@ export async function projc(
   let err = '';
   const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t) });
   return { code, out, err };
+}
+
+/**
+ * `projc ARGS` in a child process running the sources (not a build), under a file-size
+ * limit of `blocks` 512-byte blocks: a write past it fails with EFBIG, as one to a full disk
+ * fails with ENOSPC.
+ */
+export function projcWithFileLimit(blocks: number, args: readonly string[]) {
+  const script =
+    "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1));";
+  return spawnSync(
+    'bash',
+    [
+      '-c',
+      `ulimit -f ${blocks}; exec "$@"`,
+      'bash',
+      'node',
+      '--import',
+      'tsx',
+      '-e',
+      script,
+      ...args,
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 /** The value of `out = ...` in `projc run`'s report. */

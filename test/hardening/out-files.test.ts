@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { outputTarget } from '../../src/cli/output-file.ts';
 import { readSafetensors } from '../../src/io/safetensors.ts';
-import { projc, scratch } from './helpers.ts';
+import { projc, projcWithFileLimit, scratch } from './helpers.ts';
 
 const CE = 'examples/cross_entropy.proj';
 const RUN = ['run', CE, '--dims', 'N=4,H=4,V=8', '--backend', 'cpu'];
@@ -57,14 +57,18 @@ describe('Stack traces: a full disk leaves no out.tmp-PID litter', () => {
     const d = fresh();
     const out = join(d, 'out.st');
     writeFileSync(out, 'old');
-    const r = spawnSync(
-      'bash',
-      [
-        '-c',
-        `ulimit -f 8; exec node bin/projc.js run ${CE} --dims N=512,H=64,V=8 --backend cpu --grad X,W --out ${out}`,
-      ],
-      { encoding: 'utf8' },
-    );
+    const r = projcWithFileLimit(8, [
+      'run',
+      CE,
+      '--dims',
+      'N=512,H=64,V=8',
+      '--backend',
+      'cpu',
+      '--grad',
+      'X,W',
+      '--out',
+      out,
+    ]);
     expect(r.stderr).toContain(`error[P0505]: --out ${out}: cannot write it: file too large`);
     expect(r.status).toBe(1);
     expect(readFileSync(out, 'utf8')).toBe('old');
@@ -73,11 +77,7 @@ describe('Stack traces: a full disk leaves no out.tmp-PID litter', () => {
 
   it('compile --out removes the directory it made', () => {
     const d = fresh();
-    const r = spawnSync(
-      'bash',
-      ['-c', `ulimit -f 4; exec node bin/projc.js compile ${CE} --grad X,W --out ${d}/new/dir`],
-      { encoding: 'utf8' },
-    );
+    const r = projcWithFileLimit(4, ['compile', CE, '--grad', 'X,W', '--out', `${d}/new/dir`]);
     expect(r.stderr).toContain('error[P0505]:');
     expect(r.stderr).toContain('file too large');
     expect(r.status).toBe(1);
