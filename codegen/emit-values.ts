@@ -196,7 +196,9 @@ export class Scope {
     const n = fn.nodes[id];
     if (!n || n.op === 'const' || n.op === 'param' || n.op === 'size' || n.op === 'index')
       return [];
-    if (!local.has(id) && storedHome(plan, id)) return [];
+    if (!local.has(id) && !this.recompute.has(id) && storedHome(plan, id)) return [];
+    // A scan reads its operand at other rows, in scopes of its own.
+    if (n.op === 'shift' || n.op === 'cumsum') return [];
     const ins = n.op === 'broadcast' || n.op === 'transpose' ? n.inputs.slice(0, 1) : n.inputs;
     // A gather's value operand is read at another coordinate, in a child scope.
     const here = n.op === 'gather' ? n.inputs.slice(1, 2) : ins;
