@@ -3,7 +3,7 @@
 // tried, every disagreement (with a program to rerun) and every crash; exits 1 if any.
 // CI runs the same targets briefly with a fixed seed (test/fuzz/fuzz.test.ts).
 import fc from 'fast-check';
-import { Runtime } from '../src/api/runtime.ts';
+import { Runtime } from '../src/index.ts'; // the Node entry: devices come from Dawn
 import { cliCase, runCliCase } from '../test/fuzz/cli-args.ts';
 import { describeCase, fuzzCase, runCase, TOLERANCE } from '../test/fuzz/programs.ts';
 
