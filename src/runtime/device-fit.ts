@@ -1,5 +1,5 @@
 import type { Program } from '../../codegen/program.ts';
-import { evalSize, isChunkScoped } from '../../codegen/layout.ts';
+import { evalSize } from '../../codegen/layout.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import type { Dim } from '../ir/types.ts';
 import type { BufferLimits } from './buffers.ts';
@@ -19,16 +19,12 @@ export function checkDeviceFit(
 ): void {
   const dimsText = (dims: readonly Dim[]) =>
     dims.length ? `[${dims.map((d) => `${d}=${sizes.get(d) ?? '?'}`).join(', ')}]` : '[]';
+  const chunk = { start: 0, rows: chunkRows };
   for (const b of p.plan.buffers) {
     if (b.aliasOf || b.home === 'arena') continue;
-    // A chunk buffer holds `chunkRows` flattened rows of its other dims.
-    const chunked = b.home === 'chunk';
-    const n = b.dims.reduce(
-      (s, d) => s * (chunked && p.plan.rows.includes(d) ? 1 : (sizes.get(d) ?? 0)),
-      chunked ? chunkRows : 1,
-    );
-    const bytes = n * elementBytes(b);
-    const bound = b.home === 'chunk';
+    // A chunk buffer holds `chunkRows` rows (its element count says how).
+    const bound = b.scope === 'chunk';
+    const bytes = evalSize(b.elements, sizes, chunk) * elementBytes(b);
     const limit = bound
       ? Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize)
       : limits.maxBufferSize;
@@ -39,16 +35,8 @@ export function checkDeviceFit(
         limit,
       );
   }
-  const chunk = { start: 0, rows: chunkRows };
   let words = 0;
-  for (const s of p.layout.slots) {
-    const b = p.plan.buffers.find((x) => x.name === s.buffer);
-    words += evalSize(
-      s.words,
-      sizes,
-      b && isChunkScoped(b, p.plan) ? chunk : { start: 0, rows: 1 },
-    );
-  }
+  for (const s of p.layout.slots) words += evalSize(s.words, sizes, chunk);
   const arenaLimit = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   if (words * 4 > arenaLimit)
     tooLarge(

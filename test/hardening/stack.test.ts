@@ -37,17 +37,6 @@ describe('Stack traces: a 2,500-statement chain', () => {
   });
 });
 
-describe('Stack traces: a 2,500-statement chain read by a shift (recomputed at other rows)', () => {
-  const chain = Array.from({ length: 2499 }, (_, i) => `  a${i + 1} = tanh(a${i}) + t`).join('\n');
-  const file = proj(
-    `kernel k(X: f32[N, H], W: f32[V, H], t: f32[N]) -> f32 {\n  a0 = t\n${chain}\n  s = shift(a2499, 1, 0, N)\n  return sum(logsumexp(X @ W.T, V) * s, N)\n}\n`,
-  );
-
-  it('runs on cpu and webgpu with one answer, gradients included', async () => {
-    await runBoth(file, '--grad', 'X,W');
-  }, 120_000);
-});
-
 describe('Stack traces: a 3,000-term sum', () => {
   const file = proj(longSum(3000));
 
