@@ -33,6 +33,7 @@ import {
   type ParamAgreement,
 } from './common.ts';
 import { loadVerses, NEWLINE, PAD_INPUT, permutation, wrapLines } from './data.ts';
+import { completionTexts, groupAdvantages, isStop, rewardsOf, sampleToken } from './grpo-task.ts';
 import { loadKernel, makeHead, type HeadKind, type Storage } from './head.ts';
 import {
   trainingAdamW,
@@ -98,9 +99,7 @@ export const GRPO_DEFAULTS: GrpoConfig = {
 
 export { GRPO_TOLERANCE };
 
-/** The stop rule and the reward of the task. */
-export const isStop = (byte: number): boolean => byte >= 0x80;
-export const isLower = (byte: number): boolean => byte >= 0x61 && byte <= 0x7a;
+export { isLower, isStop } from './grpo-task.ts';
 
 export interface GrpoRunLog {
   readonly kind: HeadKind;
@@ -206,44 +205,18 @@ function generate(
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
       const ls = logSoftmax(logitsOf(model, policy.W, x2, b));
-      let u = rand();
-      let tok = ls.length - 1;
-      for (let v = 0; v < ls.length; v++) {
-        u -= Math.exp(ls[v] as number);
-        if (u < 0) {
-          tok = v;
-          break;
-        }
-      }
+      const tok = sampleToken(ls, 0, ls.length, rand());
       target[b * K + j] = tok;
       mask[b * K + j] = 1;
       if (j + 1 < K) tokens[b * L + Lp + j] = tok;
       if (isStop(tok)) done[b] = 1;
     }
   }
-  const rewards = new Float64Array(B);
-  for (let b = 0; b < B; b++) {
-    let n = 0;
-    for (let j = 0; j < K; j++) if (mask[b * K + j] && isLower(target[b * K + j] as number)) n++;
-    rewards[b] = n / K;
-  }
-  // TRL: advantages = (r − mean_group) / (std_group + 1e-4), std unbiased (torch.std).
-  const advantages = new Float32Array(B);
-  for (let g = 0; g < prompts.length; g++) {
-    const r = rewards.subarray(g * G, g * G + G);
-    const mean = r.reduce((s, x) => s + x, 0) / G;
-    const std = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / (G - 1));
-    for (let i = 0; i < G; i++) advantages[g * G + i] = ((r[i] as number) - mean) / (std + 1e-4);
-  }
+  const rewards = rewardsOf(target, mask, B, K);
+  const advantages = groupAdvantages(rewards, prompts.length, G);
   const oldLogp = completionLogp(model, policy, tokens, target, B, L, Lp, K);
   const refLogp = completionLogp(model, ref, tokens, target, B, L, Lp, K);
-  const completions: string[] = [];
-  for (let b = 0; b < B; b++) {
-    let c = '';
-    for (let j = 0; j < K && mask[b * K + j]; j++)
-      c += String.fromCharCode(target[b * K + j] as number);
-    completions.push(c);
-  }
+  const completions = completionTexts(target, mask, B, K);
   return { tokens, target, mask, oldLogp, refLogp, advantages, rewards, completions };
 }
 

@@ -28,7 +28,8 @@ import {
   writeFormatted,
 } from './common.ts';
 import { loadVerses, NEWLINE, PAD_INPUT, permutation, wrapLines } from './data.ts';
-import { GRPO_DEFAULTS, isLower, isStop } from './grpo.ts';
+import { GRPO_DEFAULTS } from './grpo.ts';
+import { completionTexts, groupAdvantages, isStop, rewardsOf, sampleToken } from './grpo-task.ts';
 import { loadKernel } from './head.ts';
 import { GRPO_LOSS_FLOOR, headPeak, type HeadPeak, type TfHeadKind } from './tfjs-heads.ts';
 import { setUpTfjs, tfModel, type Tf, type TfModel, type TfTensor } from './tfjs-model.ts';
@@ -170,47 +171,22 @@ async function generate(
     lsT.dispose();
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
-      let u = rand();
-      let tok = 255;
-      for (let v = 0; v < 256; v++) {
-        u -= Math.exp(ls[b * 256 + v] ?? -Infinity);
-        if (u < 0) {
-          tok = v;
-          break;
-        }
-      }
+      const tok = sampleToken(ls, b * 256, 256, rand());
       target[b * K + j] = tok;
       mask[b * K + j] = 1;
       if (j + 1 < K) tokens[b * L + Lp + j] = tok;
       if (isStop(tok)) done[b] = 1;
     }
   }
-  const rewards = new Float64Array(B);
-  for (let b = 0; b < B; b++) {
-    let n = 0;
-    for (let j = 0; j < K; j++) if (mask[b * K + j] && isLower(target[b * K + j] ?? 0)) n++;
-    rewards[b] = n / K;
-  }
-  // TRL: advantages = (r − mean_group) / (std_group + 1e-4), std unbiased (torch.std).
-  const advantages = new Float32Array(B);
-  for (let g = 0; g < prompts.length; g++) {
-    const r = rewards.subarray(g * G, g * G + G);
-    const mean = r.reduce((s, x) => s + x, 0) / G;
-    const std = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / (G - 1));
-    for (let i = 0; i < G; i++) advantages[g * G + i] = ((r[i] ?? 0) - mean) / (std + 1e-4);
-  }
+  const rewards = rewardsOf(target, mask, B, K);
+  const advantages = groupAdvantages(rewards, prompts.length, G);
   const tokT = tf.tensor2d(tokens, [B, L], 'int32');
   const tgtT = tf.tensor2d(target, [B, K], 'int32');
   const rows = completionRows(tf, B, L, Lp, K);
   const oldLogp = await logpOf(tf, policy, tokT, rows, tgtT, B, L);
   const refLogp = await logpOf(tf, ref, tokT, rows, tgtT, B, L);
   tf.dispose([tokT, tgtT, rows]);
-  const completions: string[] = [];
-  for (let b = 0; b < B; b++) {
-    let c = '';
-    for (let j = 0; j < K && mask[b * K + j]; j++) c += String.fromCharCode(target[b * K + j] ?? 0);
-    completions.push(c);
-  }
+  const completions = completionTexts(target, mask, B, K);
   return {
     tokens,
     target,
