@@ -28,7 +28,7 @@ import {
   writeFormatted,
 } from './common.ts';
 import { loadVerses, NEWLINE, PAD_INPUT, permutation, wrapLines } from './data.ts';
-import { GRPO_DEFAULTS } from './grpo.ts';
+import { GRPO_DEFAULTS, type GrpoConfig } from './grpo.ts';
 import { completionTexts, groupAdvantages, isStop, rewardsOf, sampleToken } from './grpo-task.ts';
 import { loadKernel } from './head.ts';
 import { GRPO_LOSS_FLOOR, headPeak, type HeadPeak, type TfHeadKind } from './tfjs-heads.ts';
@@ -36,39 +36,11 @@ import { setUpTfjs, tfModel, type Tf, type TfModel, type TfTensor } from './tfjs
 import { meanStepMs } from './tfjs-lm.ts';
 import { writeTfjsReport } from './tfjs-report.ts';
 
-export interface TfjsGrpoConfig {
-  readonly steps: number;
-  readonly prompts: number;
-  readonly group: number;
-  readonly promptLen: number;
-  readonly completionLen: number;
-  readonly numIterations: number;
-  readonly hidden: number;
-  readonly ffn: number;
-  readonly activation: 'gelu' | 'relu';
-  readonly lr: number;
-  readonly beta: number;
-  readonly epsilon: number;
-  readonly seed: number;
-  readonly chunkRows: number;
-}
+/** The task and model of examples/train/grpo.ts; TF.js's Adam has no weight decay, and storage is f32. */
+export type TfjsGrpoConfig = Omit<GrpoConfig, 'weightDecay' | 'storage'>;
 
-export const TFJS_GRPO_DEFAULTS: TfjsGrpoConfig = {
-  steps: GRPO_DEFAULTS.steps,
-  prompts: GRPO_DEFAULTS.prompts,
-  group: GRPO_DEFAULTS.group,
-  promptLen: GRPO_DEFAULTS.promptLen,
-  completionLen: GRPO_DEFAULTS.completionLen,
-  numIterations: GRPO_DEFAULTS.numIterations,
-  hidden: GRPO_DEFAULTS.hidden,
-  ffn: GRPO_DEFAULTS.ffn,
-  activation: GRPO_DEFAULTS.activation,
-  lr: GRPO_DEFAULTS.lr,
-  beta: GRPO_DEFAULTS.beta,
-  epsilon: GRPO_DEFAULTS.epsilon,
-  seed: GRPO_DEFAULTS.seed,
-  chunkRows: GRPO_DEFAULTS.chunkRows,
-};
+const { weightDecay: _weightDecay, storage: _storage, ...sharedDefaults } = GRPO_DEFAULTS;
+export const TFJS_GRPO_DEFAULTS: TfjsGrpoConfig = sharedDefaults;
 
 export interface TfjsGrpoRunLog {
   readonly kind: TfHeadKind;
