@@ -5,7 +5,13 @@
 import fc from 'fast-check';
 import { Runtime } from '../src/index.ts'; // the Node entry: devices come from Dawn
 import { cliCase, runCliCase } from '../test/fuzz/cli-args.ts';
-import { describeCase, fuzzCase, runCase, TOLERANCE } from '../test/fuzz/programs.ts';
+import {
+  describeCase,
+  fuzzCase,
+  INTERMEDIATE_TOLERANCE,
+  runCase,
+  TOLERANCE,
+} from '../test/fuzz/programs.ts';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,6 +60,6 @@ while (Date.now() < deadline) {
 }
 rt.release();
 console.log(
-  `fuzz: ${programs} programs on cpu and webgpu (tolerance ${TOLERANCE} relative to each tensor's largest magnitude, absolute below 1), ${disagreements} disagreements; ${argvs} argument vectors; ${crashes} crashes; seeds ${seed0}..${seed0 + batch - 1}`,
+  `fuzz: ${programs} programs on cpu and webgpu (tolerance ${TOLERANCE} relative to each tensor's largest magnitude, absolute below 1, plus ${INTERMEDIATE_TOLERANCE} of its largest intermediate value), ${disagreements} disagreements; ${argvs} argument vectors; ${crashes} crashes; seeds ${seed0}..${seed0 + batch - 1}`,
 );
 process.exitCode = disagreements || crashes ? 1 : 0;
