@@ -27,31 +27,14 @@ import { batchAt, DATA_FILE, loadVerses, wrapLines } from './data.ts';
 import { loadKernel } from './head.ts';
 import { headPeak, tfCrossEntropy, type HeadPeak, type TfHeadKind } from './tfjs-heads.ts';
 import { setUpTfjs, tfModel, type TfTensor } from './tfjs-model.ts';
+import { LM_DEFAULTS, type LmConfig } from './lm.ts';
 import { writeTfjsReport } from './tfjs-report.ts';
 
-export interface TfjsLmConfig {
-  readonly steps: number;
-  readonly batch: number;
-  readonly seqLen: number;
-  readonly hidden: number;
-  readonly ffn: number;
-  readonly activation: 'gelu' | 'relu';
-  readonly lr: number;
-  readonly seed: number;
-  readonly chunkRows: number;
-}
+/** The model and data of examples/train/lm.ts; TF.js's Adam has no weight decay, and storage is f32. */
+export type TfjsLmConfig = Omit<LmConfig, 'weightDecay' | 'storage'>;
 
-export const TFJS_LM_DEFAULTS: TfjsLmConfig = {
-  steps: 200,
-  batch: 8,
-  seqLen: 64,
-  hidden: 64,
-  ffn: 128,
-  activation: 'gelu',
-  lr: 3e-3,
-  seed: 1234,
-  chunkRows: 64,
-};
+const { weightDecay: _weightDecay, storage: _storage, ...sharedDefaults } = LM_DEFAULTS;
+export const TFJS_LM_DEFAULTS: TfjsLmConfig = sharedDefaults;
 
 export interface TfjsRunLog {
   readonly kind: TfHeadKind;
