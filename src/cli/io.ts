@@ -12,6 +12,22 @@ export const processIo: Io = {
   err: (t) => void process.stderr.write(t),
 };
 
+/**
+ * A reader that goes away (`projc ir x.proj | head`) closes stdout under us: the next write
+ * fails with EPIPE, which Node raises as an unhandled 'error' event and a stack trace. Nobody
+ * reads the rest, so the command ends quietly with exit 0, as `head`'s caller expects.
+ */
+let guarded = false;
+export function endQuietlyWhenStdoutCloses(): void {
+  if (guarded) return;
+  guarded = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`error: cannot write to stdout: ${e.message}\n`);
+    process.exit(1);
+  });
+}
+
 export function readSource(path: string): SourceFile {
   try {
     return { path, text: readFileSync(path, 'utf8') };

@@ -2,7 +2,7 @@ import { InternalError, UserError } from '../diagnostics/diagnostic.ts';
 import { BufferLimitError } from '../runtime/buffers.ts';
 import { registerDawn } from '../runtime/dawn.ts';
 import { DeviceLostError, DeviceUnavailableError } from '../runtime/device.ts';
-import { printDiagnostics, processIo, type Io } from './io.ts';
+import { endQuietlyWhenStdoutCloses, printDiagnostics, processIo, type Io } from './io.ts';
 import { parseCli } from './parse-cli.ts';
 import { USAGE, UsageError } from './usage.ts';
 
@@ -12,6 +12,7 @@ import { USAGE, UsageError } from './usage.ts';
  */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   registerDawn(); // Node: devices come from Dawn, loaded only when a command needs one
+  if (io === processIo) endQuietlyWhenStdoutCloses();
   try {
     const args = parseCli(argv);
     const [command, ...files] = args.positionals;
