@@ -12,13 +12,15 @@
 //   dX = dz·W:   A = dz [C, V] (sAm = V, sAk = 1), B = W (sBk = H, sBn = 1)
 //   dW += dzᵀ·X: A = dz read transposed (sAm = 1, sAk = V), B = X (sBk = H, sBn = 1)
 //
-// Workgroup (x, y) computes the TM×TN output tile (baseTileM + y, baseTileN + x); the base
-// lets the runtime split a grid wider than maxComputeWorkgroupsPerDimension. Each K step
-// stages a TM×TK tile of A and a TK×TN tile of B in workgroup memory (as f32, k-major), and
-// each of the TX×TY threads accumulates (TM/TY)×(TN/TX) outputs in registers: rows
-// ty + i·TY and columns tx + j·TX, so neighbouring threads read neighbouring words.
-// Staged elements past M, N or K are zeros: past K they add nothing, past M or N they feed
-// only outputs that are never stored, and no read leaves the range the caller described.
+// Two ways to feed the multiply-adds, chosen by `MatmulTiles.staging` (./matmul-staged.ts and
+// ./matmul-direct.ts); both have each of the TX×TY threads of a workgroup accumulate
+// (TM/TY)×(TN/TX) outputs of its TM×TN tile in registers: rows ty + i·TY and columns
+// tx + j·TX, so neighbouring threads read neighbouring words. Workgroup (x, y) computes
+// output tile (baseTileM + y, baseTileN + x), or (baseTileM + x, baseTileN + y) when
+// `mFastest`; the bases let the runtime split a grid wider than
+// maxComputeWorkgroupsPerDimension.
+import { directBody } from './matmul-direct.ts';
+import { stagedBody } from './matmul-staged.ts';
 import { loadExpr, wgslArrayType, type StorageDtype } from './storage.ts';
 
 /** Operand storage dtypes the matmul reads (C is always f32). */
@@ -36,6 +38,20 @@ export interface MatmulTiles {
   threadsX: number;
   /** Workgroup size along y (rows). */
   threadsY: number;
+  /**
+   * Where each K step reads A and B. 'workgroup' (the default): the workgroup stages a
+   * TM×TK tile of A and a TK×TN tile of B in workgroup memory, with two barriers per step,
+   * so each operand word is read from storage once per workgroup. 'direct': each thread
+   * reads its own operands straight from storage, with no workgroup memory and no barrier,
+   * tileK k steps unrolled per loop iteration; on a CPU adapter the caches stage for free
+   * and a barrier is a switch between the workgroup's threads.
+   */
+  staging?: 'workgroup' | 'direct';
+  /**
+   * Workgroup x walks the tiles along M (y along N), so that workgroups run in turn share
+   * one TN-column panel of B in the cache; default x walks N.
+   */
+  mFastest?: boolean;
 }
 
 /** Everything that selects one matmul module; all else is a runtime uniform. */
@@ -81,12 +97,20 @@ export interface MatmulTileLimits {
 
 /** Workgroup memory of a tile configuration: the A and B tiles as f32. */
 export function matmulWorkgroupBytes(t: MatmulTiles): number {
+  if (t.staging === 'direct') return 0;
   return (t.tileM * t.tileK + t.tileK * t.tileN) * 4;
 }
 
 /** Why `t` is not a valid tile configuration, or does not fit `limits`; undefined if fine. */
 export function matmulTilesProblem(t: MatmulTiles, limits?: MatmulTileLimits): string | undefined {
-  for (const [name, v] of Object.entries(t)) {
+  const sizes = {
+    tileM: t.tileM,
+    tileN: t.tileN,
+    tileK: t.tileK,
+    threadsX: t.threadsX,
+    threadsY: t.threadsY,
+  };
+  for (const [name, v] of Object.entries(sizes)) {
     if (!Number.isInteger(v) || v < 1) return `${name} must be a positive integer, got ${v}`;
   }
   if (t.tileM % t.threadsY !== 0)
@@ -130,11 +154,33 @@ export function defaultMatmulTiles(limits: MatmulTileLimits): MatmulTiles {
   throw new Error(`no matmul tile configuration fits these limits: ${JSON.stringify(limits)}`);
 }
 
+// What the autotuner (src/runtime/matmul-tune.ts) times: the staged defaults, one staged
+// tile with larger register blocks, and direct tiles of 8×16 to 32×8 outputs per thread
+// (on llvmpipe a load costs about a lane loop, so large register blocks win; 16 threads
+// in a row keep A's rows the same across a SIMD vector).
+const TUNE_CANDIDATES: readonly MatmulTiles[] = [
+  ...TILE_CANDIDATES.slice(0, 2),
+  { tileM: 128, tileN: 128, tileK: 8, threadsX: 8, threadsY: 16 },
+  { tileM: 16, tileN: 256, tileK: 1, threadsX: 16, threadsY: 1, staging: 'direct', mFastest: true },
+  { tileM: 16, tileN: 256, tileK: 1, threadsX: 16, threadsY: 1, staging: 'direct' },
+  { tileM: 8, tileN: 256, tileK: 1, threadsX: 16, threadsY: 1, staging: 'direct', mFastest: true },
+  { tileM: 16, tileN: 128, tileK: 2, threadsX: 8, threadsY: 1, staging: 'direct', mFastest: true },
+  { tileM: 32, tileN: 128, tileK: 1, threadsX: 16, threadsY: 1, staging: 'direct', mFastest: true },
+];
+
+/** The tile configurations worth timing on a device with these limits (those that fit). */
+export function matmulTileCandidates(limits: MatmulTileLimits): MatmulTiles[] {
+  return TUNE_CANDIDATES.filter((t) => matmulTilesProblem(t, limits) === undefined).map((t) => ({
+    ...t,
+  }));
+}
+
 /** A stable key naming the module `matmulWgsl(c)` emits (for caches and labels). */
 export function matmulKey(c: MatmulConfig): string {
   const t = c.tiles;
   const op = c.accumulate ? 'acc' : 'set';
-  return `matmul_${c.aDtype}_${c.bDtype}_${op}_${t.tileM}x${t.tileN}x${t.tileK}_${t.threadsX}x${t.threadsY}`;
+  const flags = `${t.staging === 'direct' ? '_direct' : ''}${t.mFastest ? '_mfast' : ''}`;
+  return `matmul_${c.aDtype}_${c.bDtype}_${op}_${t.tileM}x${t.tileN}x${t.tileK}_${t.threadsX}x${t.threadsY}${flags}`;
 }
 
 /**
@@ -146,11 +192,18 @@ export function matmulWgsl(c: MatmulConfig): string {
   const problem = matmulTilesProblem(c.tiles);
   if (problem) throw new Error(`invalid matmul tiles: ${problem}`);
   const { tileM, tileN, tileK, threadsX, threadsY } = c.tiles;
-  const rm = tileM / threadsY;
-  const rn = tileN / threadsX;
-  const rows = range(rm);
-  const cols = range(rn);
-  const acc = (i: number, j: number) => `acc_${i}_${j}`;
+  const shape: MatmulShape = {
+    rows: range(tileM / threadsY),
+    cols: range(tileN / threadsX),
+    threadsX,
+    threadsY,
+    tileK,
+    loadA: (i) => loadExpr('a', c.aDtype, i),
+    loadB: (i) => loadExpr('b', c.bDtype, i),
+    acc: (i, j) => `acc_${i}_${j}`,
+  };
+  const [tm, tn] = c.tiles.mFastest ? ['x', 'y'] : ['y', 'x'];
+  const body = c.tiles.staging === 'direct' ? directBody(shape) : stagedBody(shape);
   return `// ${matmulKey(c)}: C(m, n) ${c.accumulate ? '+=' : '='} sum_k A(m, k) * B(k, n), f32 accumulation.
 struct Params {
 ${MATMUL_UNIFORM_FIELDS.map((f) => `  ${f}: u32,`).join('\n')}
@@ -166,65 +219,22 @@ const TN = ${tileN}u;
 const TK = ${tileK}u;
 const TX = ${threadsX}u;
 const TY = ${threadsY}u;
-
-// Staged tiles, k-major: tileA[kk * TM + r] = A(m0 + r, k0 + kk), tileB[kk * TN + j] = B(k0 + kk, n0 + j).
-var<workgroup> tileA: array<f32, ${tileM * tileK}>;
-var<workgroup> tileB: array<f32, ${tileK * tileN}>;
-
-fn loadA(m: u32, k: u32) -> f32 {
-  let i = p.offA + m * p.sAm + k * p.sAk;
-  return ${loadExpr('a', c.aDtype, 'i')};
-}
-
-fn loadB(k: u32, n: u32) -> f32 {
-  let i = p.offB + k * p.sBk + n * p.sBn;
-  return ${loadExpr('b', c.bDtype, 'i')};
-}
-
+${body.decls}
 @compute @workgroup_size(${threadsX}, ${threadsY})
 fn main(
   @builtin(workgroup_id) wg: vec3u,
   @builtin(local_invocation_id) lid: vec3u,
   @builtin(local_invocation_index) li: u32,
 ) {
-  let m0 = (p.baseTileM + wg.y) * TM;
-  let n0 = (p.baseTileN + wg.x) * TN;
-  // Staging walks k fastest when k is the contiguous index of an operand, else m (or n),
-  // so that neighbouring threads read neighbouring elements in either layout.
-  let aKFast = p.sAk == 1u;
-  let bKFast = p.sBk == 1u;
-${rows.flatMap((i) => cols.map((j) => `  var ${acc(i, j)} = 0.0;`)).join('\n')}
-  for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    for (var t = li; t < TM * TK; t += TX * TY) {
-      let r = select(t % TM, t / TK, aKFast);
-      let kk = select(t / TM, t % TK, aKFast);
-      var v = 0.0;
-      if (m0 + r < p.M && k0 + kk < p.K) {
-        v = loadA(m0 + r, k0 + kk);
-      }
-      tileA[kk * TM + r] = v;
-    }
-    for (var t = li; t < TK * TN; t += TX * TY) {
-      let j = select(t % TN, t / TK, bKFast);
-      let kk = select(t / TN, t % TK, bKFast);
-      var v = 0.0;
-      if (k0 + kk < p.K && n0 + j < p.N) {
-        v = loadB(k0 + kk, n0 + j);
-      }
-      tileB[kk * TN + j] = v;
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < TK; kk++) {
-${rows.map((i) => `      let a${i} = tileA[kk * TM + lid.y + ${i * threadsY}u];`).join('\n')}
-${cols.map((j) => `      let b${j} = tileB[kk * TN + lid.x + ${j * threadsX}u];`).join('\n')}
-${rows.flatMap((i) => cols.map((j) => `      ${acc(i, j)} = fma(a${i}, b${j}, ${acc(i, j)});`)).join('\n')}
-    }
-    workgroupBarrier();
-  }
-${rows
+  let m0 = (p.baseTileM + wg.${tm}) * TM;
+  let n0 = (p.baseTileN + wg.${tn}) * TN;
+${shape.rows.flatMap((i) => shape.cols.map((j) => `  var ${shape.acc(i, j)} = 0.0;`)).join('\n')}
+${body.main}
+${shape.rows
   .flatMap((i) =>
-    cols.map(
-      (j) => `  store(m0 + lid.y + ${i * threadsY}u, n0 + lid.x + ${j * threadsX}u, ${acc(i, j)});`,
+    shape.cols.map(
+      (j) =>
+        `  store(m0 + lid.y + ${i * threadsY}u, n0 + lid.x + ${j * threadsX}u, ${shape.acc(i, j)});`,
     ),
   )
   .join('\n')}
@@ -237,6 +247,28 @@ fn store(m: u32, n: u32, v: f32) {
   }
 }
 `;
+}
+
+/** What a kernel body needs of the module: the thread's outputs and the operand loads. */
+export interface MatmulShape {
+  /** Register rows i of a thread: output rows m0 + lid.y + i·TY. */
+  readonly rows: readonly number[];
+  /** Register columns j of a thread: output columns n0 + lid.x + j·TX. */
+  readonly cols: readonly number[];
+  readonly threadsX: number;
+  readonly threadsY: number;
+  readonly tileK: number;
+  /** WGSL of A's (B's) element at a flat index expression, as f32. */
+  readonly loadA: (index: string) => string;
+  readonly loadB: (index: string) => string;
+  /** The accumulator variable of output (i, j). */
+  readonly acc: (i: number, j: number) => string;
+}
+
+/** A body's module-scope declarations and the statements of `main` after the accumulators. */
+export interface MatmulBody {
+  readonly decls: string;
+  readonly main: string;
 }
 
 function range(n: number): number[] {

@@ -10,6 +10,7 @@ import { programLayout, type ProgramLayout } from './layout.ts';
 import { matmulSpec, type MatmulSpec } from './matmul-spec.ts';
 import {
   defaultMatmulTiles,
+  matmulTilesProblem,
   matmulWgsl,
   type MatmulConfig,
   type MatmulOperandDtype,
@@ -62,6 +63,11 @@ export interface CodegenOptions {
   readonly workgroupSize?: number;
   /** The device limits the matmul tiles must fit; default WebGPU's guaranteed ones. */
   readonly limits?: MatmulTileLimits;
+  /**
+   * The matmul tiles, e.g. the autotuner's choice for a device (src/runtime/matmul-tune.ts);
+   * default the largest of `defaultMatmulTiles` that fits `limits`.
+   */
+  readonly tiles?: MatmulTiles;
 }
 
 /** Generates every module of a plan. */
@@ -112,7 +118,10 @@ export function generateProgram(
       epilogue.push(name);
     }
   }
-  const tiles = defaultMatmulTiles(opts.limits ?? PORTABLE_COMPUTE_LIMITS);
+  const limits = opts.limits ?? PORTABLE_COMPUTE_LIMITS;
+  const tiles = opts.tiles ?? defaultMatmulTiles(limits);
+  const problem = matmulTilesProblem(tiles, opts.tiles && !opts.limits ? undefined : limits);
+  if (problem) throw new RangeError(`matmul tiles ${JSON.stringify(tiles)}: ${problem}`);
   const variants = new Map<string, MatmulVariant>();
   const variant = (aDtype: MatmulOperandDtype, bDtype: MatmulOperandDtype, accumulate: boolean) => {
     const config: MatmulConfig = { aDtype, bDtype, accumulate, tiles };

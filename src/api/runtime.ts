@@ -1,3 +1,4 @@
+import { matmulTileCandidates, matmulWgsl, type MatmulTiles } from '../../codegen/matmul.ts';
 import { generateProgram, type Program } from '../../codegen/program.ts';
 import type { Cotangent } from '../autodiff/differentiate.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
@@ -8,6 +9,7 @@ import { planKernel } from '../plan/build-plan.ts';
 import { acquireDevice, type AcquiredDevice, type AcquireOptions } from '../runtime/device.ts';
 import { executeSources, type ExecuteOptions, type ExecuteResult } from '../runtime/execute.ts';
 import type { InputSource } from '../runtime/input-sources.ts';
+import { tuneMatmulTiles } from '../runtime/matmul-tune.ts';
 import {
   bindInputs,
   checkCotangentShapes,
@@ -17,6 +19,15 @@ import {
 } from './bind-inputs.ts';
 import { Session, type SessionOptions } from './session.ts';
 import type { TensorInput } from './tensors.ts';
+
+export interface RuntimeOptions extends AcquireOptions {
+  /**
+   * The matmul tiles of this runtime's programs: given, or 'tune' to time a few candidates
+   * on this device first (src/runtime/matmul-tune.ts; a few seconds on a CPU adapter, once
+   * per adapter and process); default the largest portable tiles that fit the device.
+   */
+  readonly matmulTiles?: MatmulTiles | 'tune';
+}
 
 export interface RunOptions extends ExecuteOptions {
   /** Parameters to differentiate with respect to. */
@@ -69,7 +80,11 @@ export class Runtime {
   private programs = new WeakMap<IrFunction, Map<string, Program>>();
 
   private released = false;
-  private constructor(readonly device: AcquiredDevice) {}
+  private constructor(
+    readonly device: AcquiredDevice,
+    /** The matmul tiles of this runtime's programs (undefined: codegen's portable default). */
+    readonly matmulTiles?: MatmulTiles,
+  ) {}
 
   /** A released runtime has no device: say so, instead of Dawn's empty AbortError. */
   private live(method: string): void {
@@ -82,8 +97,17 @@ export class Runtime {
   }
 
   /** A runtime on the caller's device, the browser's, or Dawn's in Node. */
-  static async create(opts: AcquireOptions = {}): Promise<Runtime> {
-    return new Runtime(await acquireDevice(opts));
+  static async create(opts: RuntimeOptions = {}): Promise<Runtime> {
+    const device = await acquireDevice(opts);
+    if (opts.matmulTiles !== 'tune') return new Runtime(device, opts.matmulTiles);
+    try {
+      const candidates = matmulTileCandidates(device.device.limits);
+      const tuned = await tuneMatmulTiles(device, { candidates, source: matmulWgsl });
+      return new Runtime(device, tuned.tiles);
+    } catch (e) {
+      device.release();
+      throw e;
+    }
   }
 
   /** The generated program (WGSL modules, layout, schedule) for a kernel and call shape. */
@@ -99,7 +123,11 @@ export class Runtime {
     let p = forKernel.get(key);
     if (!p) {
       const planned = planKernel({ kernel, grad, cotangents, gradientsOnly });
-      p = generateProgram(planned.fn, planned.plan);
+      p = generateProgram(
+        planned.fn,
+        planned.plan,
+        this.matmulTiles && { tiles: this.matmulTiles },
+      );
       forKernel.set(key, p);
     }
     return p;

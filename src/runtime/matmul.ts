@@ -60,12 +60,16 @@ export interface MatmulRunnerOptions {
 // Mesa's llvmpipe (the CPU device of CI, also lavapipe) silently ends a shader invocation's
 // loops after 65535 iterations in all (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop
 // of the shader): the K loop would stop early and C miss the rest of the sum. Each TK step
-// runs the two staging loops and TK multiply-adds, so K is split into dispatches that stay
-// at half that count, the later ones accumulating into C.
+// of the staged kernel runs the two staging loops and TK multiply-adds, one of the direct
+// kernel is one iteration (its TK steps are unrolled; the < TK left over run one by one),
+// so K is split into dispatches that stay at half that count, the later ones accumulating
+// into C.
 const LOOP_ITERATIONS_PER_DISPATCH = 32768;
 
 /** The longest K one dispatch runs with these tiles (a multiple of tileK). */
 export function maxKPerDispatch(t: MatmulTiles): number {
+  if (t.staging === 'direct')
+    return Math.floor((LOOP_ITERATIONS_PER_DISPATCH - t.tileK) / t.tileK) * t.tileK;
   const threads = t.threadsX * t.threadsY;
   const perStep =
     Math.ceil((t.tileM * t.tileK) / threads) +
@@ -188,8 +192,9 @@ export class MatmulRunner {
     const a = this.bind('A', args.a, args.aDtype, args.offA, lastA);
     const b = this.bind('B', args.b, args.bDtype, args.offB, lastB);
     const c = this.bind('C', args.c, 'f32', args.offC, lastC);
-    const gridX = Math.ceil(N / this.tiles.tileN);
-    const gridY = Math.ceil(M / this.tiles.tileM);
+    const tilesM = Math.ceil(M / this.tiles.tileM);
+    const tilesN = Math.ceil(N / this.tiles.tileN);
+    const mFastest = this.tiles.mFastest === true;
     const step = this.maxWorkgroupsPerDimension;
     const kStep = this.maxKPerDispatch;
     const pass = encoder.beginComputePass({ label: 'matmul' });
@@ -198,16 +203,16 @@ export class MatmulRunner {
     for (let k0 = 0; k0 === 0 || k0 < K; k0 += kStep) {
       const accumulate = args.accumulate || k0 > 0;
       pass.setPipeline(this.pipeline(this.config(args.aDtype, args.bDtype, accumulate)));
-      for (let y0 = 0; y0 < gridY; y0 += step) {
-        for (let x0 = 0; x0 < gridX; x0 += step) {
+      for (let tm0 = 0; tm0 < tilesM; tm0 += step) {
+        for (let tn0 = 0; tn0 < tilesN; tn0 += step) {
           const fields: Record<MatmulUniformField, number> = {
             ...args,
             K: Math.min(kStep, K - k0),
             offA: args.offA + k0 * args.sAk - a.shift,
             offB: args.offB + k0 * args.sBk - b.shift,
             offC: args.offC - c.shift,
-            baseTileM: y0,
-            baseTileN: x0,
+            baseTileM: tm0,
+            baseTileN: tn0,
           };
           const { buffer, slot } = this.uniforms.acquire();
           const data = new Uint32Array(MATMUL_UNIFORM_BYTES / 4);
@@ -215,7 +220,11 @@ export class MatmulRunner {
           this.device.queue.writeBuffer(buffer, 0, data);
           const u: Binding = { buffer, offset: 0, size: MATMUL_UNIFORM_BYTES, shift: 0 };
           pass.setBindGroup(0, this.bindGroup(slot, [a, b, c, u]));
-          pass.dispatchWorkgroups(Math.min(step, gridX - x0), Math.min(step, gridY - y0));
+          const countM = Math.min(step, tilesM - tm0);
+          const countN = Math.min(step, tilesN - tn0);
+          // Workgroup x walks N, or M when the tiles say so (see MatmulTiles.mFastest).
+          if (mFastest) pass.dispatchWorkgroups(countM, countN);
+          else pass.dispatchWorkgroups(countN, countM);
           dispatches++;
         }
       }
