@@ -8,7 +8,7 @@
 // A row past M (a column past N) reads row M − 1 (column N − 1) instead: its outputs are
 // never stored, and no read leaves the range the caller described. The K loop runs tileK
 // k steps per iteration (unrolled), then the K mod tileK left over one at a time.
-import type { MatmulBody, MatmulShape } from './matmul.ts';
+import type { MatmulBody, MatmulShape } from './matmul-body.ts';
 
 export function directBody(s: MatmulShape): MatmulBody {
   const { rows, cols, threadsX, threadsY, tileK } = s;

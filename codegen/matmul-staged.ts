@@ -3,7 +3,7 @@
 // k-major), then every thread multiply-adds its outputs from the staged tiles. Staged
 // elements past M, N or K are zeros: past K they add nothing, past M or N they feed only
 // outputs that are never stored, and no read leaves the range the caller described.
-import type { MatmulBody, MatmulShape } from './matmul.ts';
+import type { MatmulBody, MatmulShape } from './matmul-body.ts';
 
 export function stagedBody(s: MatmulShape): MatmulBody {
   const { rows, cols, threadsX, threadsY } = s;

@@ -19,6 +19,7 @@
 // output tile (baseTileM + y, baseTileN + x), or (baseTileM + x, baseTileN + y) when
 // `mFastest`; the bases let the runtime split a grid wider than
 // maxComputeWorkgroupsPerDimension.
+import type { MatmulShape } from './matmul-body.ts';
 import { directBody } from './matmul-direct.ts';
 import { stagedBody } from './matmul-staged.ts';
 import { loadExpr, wgslArrayType, type StorageDtype } from './storage.ts';
@@ -158,7 +159,7 @@ export function defaultMatmulTiles(limits: MatmulTileLimits): MatmulTiles {
 // tile with larger register blocks, and direct tiles of 8×16 to 32×8 outputs per thread
 // (on llvmpipe a load costs about a lane loop, so large register blocks win; 16 threads
 // in a row keep A's rows the same across a SIMD vector).
-const TUNE_CANDIDATES: readonly MatmulTiles[] = [
+export const MATMUL_TUNE_CANDIDATES: readonly MatmulTiles[] = [
   ...TILE_CANDIDATES.slice(0, 2),
   { tileM: 128, tileN: 128, tileK: 8, threadsX: 8, threadsY: 16 },
   { tileM: 16, tileN: 256, tileK: 1, threadsX: 16, threadsY: 1, staging: 'direct', mFastest: true },
@@ -170,9 +171,11 @@ const TUNE_CANDIDATES: readonly MatmulTiles[] = [
 
 /** The tile configurations worth timing on a device with these limits (those that fit). */
 export function matmulTileCandidates(limits: MatmulTileLimits): MatmulTiles[] {
-  return TUNE_CANDIDATES.filter((t) => matmulTilesProblem(t, limits) === undefined).map((t) => ({
-    ...t,
-  }));
+  return MATMUL_TUNE_CANDIDATES.filter((t) => matmulTilesProblem(t, limits) === undefined).map(
+    (t) => ({
+      ...t,
+    }),
+  );
 }
 
 /** A stable key naming the module `matmulWgsl(c)` emits (for caches and labels). */
@@ -247,28 +250,6 @@ fn store(m: u32, n: u32, v: f32) {
   }
 }
 `;
-}
-
-/** What a kernel body needs of the module: the thread's outputs and the operand loads. */
-export interface MatmulShape {
-  /** Register rows i of a thread: output rows m0 + lid.y + i·TY. */
-  readonly rows: readonly number[];
-  /** Register columns j of a thread: output columns n0 + lid.x + j·TX. */
-  readonly cols: readonly number[];
-  readonly threadsX: number;
-  readonly threadsY: number;
-  readonly tileK: number;
-  /** WGSL of A's (B's) element at a flat index expression, as f32. */
-  readonly loadA: (index: string) => string;
-  readonly loadB: (index: string) => string;
-  /** The accumulator variable of output (i, j). */
-  readonly acc: (i: number, j: number) => string;
-}
-
-/** A body's module-scope declarations and the statements of `main` after the accumulators. */
-export interface MatmulBody {
-  readonly decls: string;
-  readonly main: string;
 }
 
 function range(n: number): number[] {

@@ -18,7 +18,14 @@
  */
 import { compileFile, type CompiledFile } from './frontend/compile.ts';
 
-export { Runtime, type RunOptions, type RunOutput, type Saved } from './api/runtime.ts';
+export {
+  Runtime,
+  type RunOptions,
+  type RunOutput,
+  type RuntimeOptions,
+  type Saved,
+} from './api/runtime.ts';
+export type { MatmulTiles } from '../codegen/matmul.ts';
 export {
   DeviceLostError,
   DeviceUnavailableError,

@@ -68,8 +68,8 @@ const LOOP_ITERATIONS_PER_DISPATCH = 32768;
 
 /** The longest K one dispatch runs with these tiles (a multiple of tileK). */
 export function maxKPerDispatch(t: MatmulTiles): number {
-  if (t.staging === 'direct')
-    return Math.floor((LOOP_ITERATIONS_PER_DISPATCH - t.tileK) / t.tileK) * t.tileK;
+  // Direct: ⌊K/TK⌋ unrolled iterations and fewer than TK left over.
+  if (t.staging === 'direct') return (LOOP_ITERATIONS_PER_DISPATCH - t.tileK) * t.tileK;
   const threads = t.threadsX * t.threadsY;
   const perStep =
     Math.ceil((t.tileM * t.tileK) / threads) +
