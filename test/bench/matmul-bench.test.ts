@@ -70,11 +70,13 @@ describe('matmul bench on the CPU adapter', () => {
 
   it('runs both sides at each layout; they agree with each other and a float64 product', async () => {
     const shapes = parseMatmulShapes('33,17,45;20,9,70/nt;41,13,30/tn');
-    const rows = await runMatmulBench(gpu, { shapes, rounds: 2, tiles: DIRECT });
+    const defaultTiles = { tileM: 8, tileN: 16, tileK: 8, threadsX: 4, threadsY: 4 };
+    const rows = await runMatmulBench(gpu, { shapes, rounds: 2, tiles: DIRECT, defaultTiles });
     expect(rows.map((r) => r.name)).toEqual(['33×17×45', '20×9×70 nt', '41×13×30 tn']);
     for (const r of rows) {
       expect(r.projc.timesMs).toHaveLength(2);
       expect(r.projc.errorVsF64, r.name).toBeLessThan(1e-5);
+      expect(r.projcDefault?.errorVsF64, r.name).toBeLessThan(1e-5);
       if ('error' in r.tfjs) throw new Error(`TF.js failed: ${r.tfjs.error}`);
       expect(r.tfjs.timesMs).toHaveLength(2);
       expect(r.tfjs.errorVsF64, r.name).toBeLessThan(1e-5);

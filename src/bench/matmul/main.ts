@@ -73,10 +73,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       tiles = tuning.tiles;
     } else tiles = args.tiles === 'default' ? defaultMatmulTiles(dev.device.limits) : args.tiles;
     log(`tiles: ${tilesText(tiles)}`);
+    // Beside tuned tiles, the portable default shows what the tuning gains.
+    const defaultTiles = args.tiles === 'tune' ? defaultMatmulTiles(dev.device.limits) : undefined;
     const rows = await runMatmulBench(dev, {
-      shapes: args.shapes,
-      rounds: args.rounds,
-      tiles,
+      ...{ shapes: args.shapes, rounds: args.rounds, tiles, defaultTiles },
       progress: log,
     });
     const tf = await loadTfjs();
@@ -87,6 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       tfjs: 'error' in tf ? `TF.js (${tf.error})` : tf.adapter,
       rounds: args.rounds,
       tiles,
+      defaultTiles,
       tuning,
       load: { before, after: loadavg()[0] ?? NaN },
       cpus: cpus().length,

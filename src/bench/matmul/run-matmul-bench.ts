@@ -29,6 +29,8 @@ export interface MatmulBenchRow {
   readonly name: string;
   readonly flops: number;
   readonly projc: SideResult & { readonly dispatches: number };
+  /** projc with the portable default tiles, when asked for (what the tuner gains). */
+  readonly projcDefault?: SideResult;
   /** TF.js's side, or why it did not run. */
   readonly tfjs: SideResult | { readonly error: string };
   /** projc GFLOP/s ÷ TF.js GFLOP/s at the medians, and the range of the per-round ratios. */
@@ -44,6 +46,8 @@ export interface MatmulBenchOptions {
   readonly shapes: readonly MatmulShape[];
   readonly rounds: number;
   readonly tiles: MatmulTiles;
+  /** Also time projc with these tiles (the portable default) in the same rounds. */
+  readonly defaultTiles?: MatmulTiles;
   readonly seed?: number;
   /** Called after each round of each shape (progress on stderr). */
   readonly progress?: (line: string) => void;
@@ -123,13 +127,19 @@ export async function runMatmulBench(
     const entries = sampleEntries(M, N, seed + 3);
     const want = reference(shape, a, b, entries);
     const projc = await prepareProjcMatmul(dev, shape, a, b, opts.tiles);
+    const base =
+      opts.defaultTiles && (await prepareProjcMatmul(dev, shape, a, b, opts.defaultTiles));
     let tfjs: Awaited<ReturnType<typeof prepareTfjsMatmul>> | { error: string };
     try {
       tfjs = await prepareTfjsMatmul(shape, a, b);
     } catch (e) {
       tfjs = { error: e instanceof Error ? e.message : String(e) };
     }
-    const times: { projc: number[]; tfjs: number[] } = { projc: [], tfjs: [] };
+    const times: { projc: number[]; tfjs: number[]; base: number[] } = {
+      projc: [],
+      tfjs: [],
+      base: [],
+    };
     try {
       for (let r = 0; r < opts.rounds; r++) {
         const order = r % 2 === 0 ? (['projc', 'tfjs'] as const) : (['tfjs', 'projc'] as const);
@@ -137,6 +147,7 @@ export async function runMatmulBench(
           if (who === 'projc') times.projc.push(await timed(projc.run));
           else if (!('error' in tfjs)) times.tfjs.push(await timed(tfjs.run));
         }
+        if (base) times.base.push(await timed(base.run));
         const last = (xs: number[]) => (xs[xs.length - 1] ?? NaN).toFixed(0);
         opts.progress?.(
           `${shapeName(shape)} round ${r + 1}/${opts.rounds}: projc ${last(times.projc)} ms` +
@@ -149,6 +160,8 @@ export async function runMatmulBench(
         ...side(times.projc, flops, relError(cProjc, want, entries)),
         dispatches: projc.dispatches,
       };
+      const projcDefault =
+        base && side(times.base, flops, relError(await base.result(), want, entries));
       if ('error' in tfjs) {
         rows.push({
           shape,
@@ -168,6 +181,7 @@ export async function runMatmulBench(
         name: shapeName(shape),
         flops,
         projc: projcSide,
+        projcDefault,
         tfjs: tfjsSide,
         ratio: projcSide.gflops / tfjsSide.gflops,
         ratioRange: [Math.min(...perRound), Math.max(...perRound)],
@@ -176,6 +190,7 @@ export async function runMatmulBench(
       });
     } finally {
       projc.release();
+      base?.release();
       if (!('error' in tfjs)) tfjs.release();
     }
   }
