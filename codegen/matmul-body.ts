@@ -13,6 +13,9 @@ export interface MatmulShape {
   /** WGSL of A's (B's) element at a flat index expression, as f32. */
   readonly loadA: (index: string) => string;
   readonly loadB: (index: string) => string;
+  /** A (B) is bound as array<vec4f> and read as vec4 along k (see MatmulConfig.vecA). */
+  readonly vecA: boolean;
+  readonly vecB: boolean;
   /** The accumulator variable of output (i, j). */
   readonly acc: (i: number, j: number) => string;
 }

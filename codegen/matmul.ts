@@ -62,6 +62,15 @@ export interface MatmulConfig {
   /** true: C += A·B (C is read); false: C = A·B. */
   accumulate: boolean;
   tiles: MatmulTiles;
+  /**
+   * A (B) is f32 and read as vec4 along k: one load per 4 k steps of each row (column).
+   * Direct tiles only. Valid where the operand's k stride is 1 and its offset and outer
+   * stride are multiples of 4, and the elements read lie within the whole vec4s of the
+   * binding; the runtime checks this per product (`vec4Problem`) and else uses the scalar
+   * variant.
+   */
+  vecA?: boolean;
+  vecB?: boolean;
 }
 
 /** The u32 fields of the kernel's uniform struct, in order (4 bytes each). */
@@ -182,7 +191,12 @@ export function matmulTileCandidates(limits: MatmulTileLimits): MatmulTiles[] {
 export function matmulKey(c: MatmulConfig): string {
   const t = c.tiles;
   const op = c.accumulate ? 'acc' : 'set';
-  const flags = `${t.staging === 'direct' ? '_direct' : ''}${t.mFastest ? '_mfast' : ''}`;
+  const flags = [
+    t.staging === 'direct' ? '_direct' : '',
+    t.mFastest ? '_mfast' : '',
+    c.vecA ? '_va' : '',
+    c.vecB ? '_vb' : '',
+  ].join('');
   return `matmul_${c.aDtype}_${c.bDtype}_${op}_${t.tileM}x${t.tileN}x${t.tileK}_${t.threadsX}x${t.threadsY}${flags}`;
 }
 
@@ -192,17 +206,22 @@ export function matmulKey(c: MatmulConfig): string {
  * Dispatch ⌈N/tileN⌉ × ⌈M/tileM⌉ workgroups (or pieces of that grid, via baseTileN/M).
  */
 export function matmulWgsl(c: MatmulConfig): string {
-  const problem = matmulTilesProblem(c.tiles);
+  const problem = matmulTilesProblem(c.tiles) ?? vec4ConfigProblem(c);
   if (problem) throw new Error(`invalid matmul tiles: ${problem}`);
   const { tileM, tileN, tileK, threadsX, threadsY } = c.tiles;
+  // A vec4 operand's scalar element i (the K tail) is component i mod 4 of vec4 i / 4.
+  const load = (name: string, d: MatmulOperandDtype, vec: boolean | undefined) =>
+    vec ? (i: string) => `${name}[(${i}) >> 2u][(${i}) & 3u]` : (i: string) => loadExpr(name, d, i);
   const shape: MatmulShape = {
     rows: range(tileM / threadsY),
     cols: range(tileN / threadsX),
     threadsX,
     threadsY,
     tileK,
-    loadA: (i) => loadExpr('a', c.aDtype, i),
-    loadB: (i) => loadExpr('b', c.bDtype, i),
+    loadA: load('a', c.aDtype, c.vecA),
+    loadB: load('b', c.bDtype, c.vecB),
+    vecA: c.vecA === true,
+    vecB: c.vecB === true,
     acc: (i, j) => `acc_${i}_${j}`,
   };
   const [tm, tn] = c.tiles.mFastest ? ['x', 'y'] : ['y', 'x'];
@@ -212,8 +231,8 @@ struct Params {
 ${MATMUL_UNIFORM_FIELDS.map((f) => `  ${f}: u32,`).join('\n')}
 }
 
-@group(0) @binding(0) var<storage, read> a: ${wgslArrayType(c.aDtype)};
-@group(0) @binding(1) var<storage, read> b: ${wgslArrayType(c.bDtype)};
+@group(0) @binding(0) var<storage, read> a: ${c.vecA ? 'array<vec4f>' : wgslArrayType(c.aDtype)};
+@group(0) @binding(1) var<storage, read> b: ${c.vecB ? 'array<vec4f>' : wgslArrayType(c.bDtype)};
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -250,6 +269,39 @@ fn store(m: u32, n: u32, v: f32) {
   }
 }
 `;
+}
+
+/** Why a config's vec4 flags are invalid (only f32 operands of direct tiles are vectorised). */
+function vec4ConfigProblem(c: MatmulConfig): string | undefined {
+  if ((c.vecA || c.vecB) && c.tiles.staging !== 'direct') return 'vec4 operands need direct tiles';
+  if (c.vecA && c.aDtype !== 'f32') return `a vec4 A must be f32, not ${c.aDtype}`;
+  if (c.vecB && c.bDtype !== 'f32') return `a vec4 B must be f32, not ${c.bDtype}`;
+  return undefined;
+}
+
+/**
+ * Why an operand of one product cannot be read as vec4 along k (undefined: it can): its
+ * element (o, k) is at `offset + o·sOuter + k·sK` of a binding of `boundBytes`, with
+ * `outer` rows and `last` the last element read. The K split keeps every dispatch's first
+ * k a multiple of 4 (see maxKPerDispatch).
+ */
+export function vec4Problem(
+  dtype: MatmulOperandDtype,
+  o: {
+    offset: number;
+    sOuter: number;
+    sK: number;
+    outer: number;
+    last: number;
+    boundBytes: number;
+  },
+): string | undefined {
+  if (dtype !== 'f32') return `${dtype} storage`;
+  if (o.sK !== 1) return `k stride ${o.sK}`;
+  if (o.offset % 4 !== 0) return `offset ${o.offset} not a multiple of 4`;
+  if (o.outer > 1 && o.sOuter % 4 !== 0) return `outer stride ${o.sOuter} not a multiple of 4`;
+  if (o.last >= Math.floor(o.boundBytes / 16) * 4) return 'reads past the last whole vec4';
+  return undefined;
 }
 
 function range(n: number): number[] {

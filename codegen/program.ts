@@ -1,6 +1,7 @@
 import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { IrFunction } from '../src/ir/types.ts';
 import { PORTABLE_COMPUTE_LIMITS } from '../src/plan/device-limits.ts';
+import type { SizeExpr } from '../src/plan/size-expr.ts';
 import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
 import { carryKernel } from './carry-kernel.ts';
@@ -123,17 +124,29 @@ export function generateProgram(
   const problem = matmulTilesProblem(tiles, opts.tiles && !opts.limits ? undefined : limits);
   if (problem) throw new RangeError(`matmul tiles ${JSON.stringify(tiles)}: ${problem}`);
   const variants = new Map<string, MatmulVariant>();
-  const variant = (aDtype: MatmulOperandDtype, bDtype: MatmulOperandDtype, accumulate: boolean) => {
-    const config: MatmulConfig = { aDtype, bDtype, accumulate, tiles };
+  const variant = (config: MatmulConfig) => {
     const name = matmulVariantName(config);
     if (!variants.has(name)) variants.set(name, { name, config, code: matmulWgsl(config) });
   };
+  // With direct tiles, an f32 operand whose k stride is 1 may also be read as vec4 (the
+  // runtime checks its offset and strides per product, and else runs the scalar variant).
+  const vec4able = (o: MatmulSpec['a']) =>
+    tiles.staging === 'direct' && o.dtype === 'f32' && isOne(o.sK);
   for (const sw of sweeps)
     for (const st of sw.chunk)
       if (st.kind === 'matmul') {
-        const [a, b] = [operandDtype(st.spec.a.dtype), operandDtype(st.spec.b.dtype)];
-        variant(a, b, st.spec.accumulate);
-        variant(a, b, true);
+        const [aDtype, bDtype] = [operandDtype(st.spec.a.dtype), operandDtype(st.spec.b.dtype)];
+        const vecs: [boolean, boolean][] = [[false, false]];
+        if (vec4able(st.spec.a)) vecs.push([true, false]);
+        if (vec4able(st.spec.b)) vecs.push([false, true]);
+        if (vecs.length === 3) vecs.push([true, true]);
+        for (const accumulate of new Set([st.spec.accumulate, true]))
+          for (const [vecA, vecB] of vecs)
+            variant({
+              ...{ aDtype, bDtype, accumulate, tiles },
+              ...(vecA ? { vecA } : {}),
+              ...(vecB ? { vecB } : {}),
+            });
       }
   return {
     fn,
@@ -149,7 +162,13 @@ export function generateProgram(
 
 /** The module name of a matmul variant (tiles are the program's, so they are left out). */
 export function matmulVariantName(c: Omit<MatmulConfig, 'tiles'>): string {
-  return `matmul_${c.aDtype}_${c.bDtype}_${c.accumulate ? 'acc' : 'set'}`;
+  const vec = `${c.vecA ? '_va' : ''}${c.vecB ? '_vb' : ''}`;
+  return `matmul_${c.aDtype}_${c.bDtype}_${c.accumulate ? 'acc' : 'set'}${vec}`;
+}
+
+/** A stride that is 1 whatever the sizes. */
+function isOne(e: SizeExpr): boolean {
+  return e.dims.length === 0 && !e.chunkStart && !e.chunkRows && (e.factor ?? 1) === 1;
 }
 
 /** Products read 16-bit storage as such; everything else they read is f32. */
@@ -160,9 +179,19 @@ function operandDtype(d: string): MatmulOperandDtype {
 /** The program's code for a matmul variant (the runtime asks for nothing else). */
 export function programMatmulSource(p: Program): (c: MatmulConfig) => string {
   return (c) => {
-    const v = p.matmul.variants.find((x) => x.name === matmulVariantName(c));
-    if (!v || JSON.stringify(v.config.tiles) !== JSON.stringify(c.tiles))
+    const v = programVariant(p, c);
+    if (!v)
       throw new InternalError(`the program has no module ${matmulVariantName(c)} for these tiles`);
     return v.code;
   };
+}
+
+/** Whether the program holds a matmul variant (the runtime's `has`). */
+export function programMatmulHas(p: Program): (c: MatmulConfig) => boolean {
+  return (c) => programVariant(p, c) !== undefined;
+}
+
+function programVariant(p: Program, c: MatmulConfig): MatmulVariant | undefined {
+  const v = p.matmul.variants.find((x) => x.name === matmulVariantName(c));
+  return v && JSON.stringify(v.config.tiles) === JSON.stringify(c.tiles) ? v : undefined;
 }

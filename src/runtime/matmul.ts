@@ -7,6 +7,7 @@ import {
   MATMUL_UNIFORM_FIELDS,
   matmulKey,
   matmulTilesProblem,
+  vec4Problem,
   type MatmulConfig,
   type MatmulOperandDtype,
   type MatmulTiles,
@@ -55,6 +56,11 @@ export interface MatmulRunnerOptions {
   maxWorkgroupsPerDimension?: number;
   /** Most K per dispatch; default `maxKPerDispatch(tiles)` (tests force splits). */
   maxKPerDispatch?: number;
+  /**
+   * Whether `source` has a variant (a program holds only those its products may use);
+   * default all. A vec4 variant (MatmulConfig.vecA/vecB) it lacks is read scalar instead.
+   */
+  has?: (config: MatmulConfig) => boolean;
 }
 
 // Mesa's llvmpipe (the CPU device of CI, also lavapipe) silently ends a shader invocation's
@@ -69,7 +75,9 @@ const LOOP_ITERATIONS_PER_DISPATCH = 32768;
 /** The longest K one dispatch runs with these tiles (a multiple of tileK). */
 export function maxKPerDispatch(t: MatmulTiles): number {
   // Direct: ⌊K/TK⌋ unrolled iterations and fewer than TK left over.
-  if (t.staging === 'direct') return (LOOP_ITERATIONS_PER_DISPATCH - t.tileK) * t.tileK;
+  // (Its vec4 variants take 4·⌈TK/4⌉ ≤ 4·TK per iteration, and (32768 − 4·TK)·TK keeps each
+  // dispatch's first k a multiple of 4.)
+  if (t.staging === 'direct') return (LOOP_ITERATIONS_PER_DISPATCH - 4 * t.tileK) * t.tileK;
   const threads = t.threadsX * t.threadsY;
   const perStep =
     Math.ceil((t.tileM * t.tileK) / threads) +
@@ -116,6 +124,7 @@ export class MatmulRunner {
   private readonly pipelineLayout: GPUPipelineLayout;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly source: (config: MatmulConfig) => string;
+  private readonly has: (config: MatmulConfig) => boolean;
   private readonly uniforms: UniformRing;
   // The last bind group made for each uniform slot: a chunk loop rebinds the same buffers.
   private readonly bindGroups: { key: Binding[]; group: GPUBindGroup }[] = [];
@@ -125,6 +134,7 @@ export class MatmulRunner {
     opts: MatmulRunnerOptions,
   ) {
     this.source = opts.source;
+    this.has = opts.has ?? (() => true);
     this.pool = opts.pool ?? new BufferPool(device);
     this.tiles = opts.tiles;
     const problem = matmulTilesProblem(this.tiles, device.limits);
@@ -202,12 +212,13 @@ export class MatmulRunner {
     // K = 0 still takes one dispatch: C = 0 unless accumulating.
     for (let k0 = 0; k0 === 0 || k0 < K; k0 += kStep) {
       const accumulate = args.accumulate || k0 > 0;
-      pass.setPipeline(this.pipeline(this.config(args.aDtype, args.bDtype, accumulate)));
+      const kHere = Math.min(kStep, K - k0);
+      pass.setPipeline(this.pipeline(this.vectorised(args, a, b, k0, kHere, accumulate)));
       for (let tm0 = 0; tm0 < tilesM; tm0 += step) {
         for (let tn0 = 0; tn0 < tilesN; tn0 += step) {
           const fields: Record<MatmulUniformField, number> = {
             ...args,
-            K: Math.min(kStep, K - k0),
+            K: kHere,
             offA: args.offA + k0 * args.sAk - a.shift,
             offB: args.offB + k0 * args.sBk - b.shift,
             offC: args.offC - c.shift,
@@ -231,6 +242,47 @@ export class MatmulRunner {
     }
     pass.end();
     return dispatches;
+  }
+
+  /** Names of the pipelines built so far (which variants ran). */
+  get pipelineKeys(): string[] {
+    return [...this.pipelines.keys()];
+  }
+
+  /**
+   * The config of the dispatch of k0..k0+kHere: with each operand read as vec4 along k where
+   * the tiles are direct, the program has that variant and its layout allows (vec4Problem).
+   */
+  private vectorised(
+    args: MatmulArgs,
+    a: Binding,
+    b: Binding,
+    k0: number,
+    kHere: number,
+    accumulate: boolean,
+  ): MatmulConfig {
+    const scalar = this.config(args.aDtype, args.bDtype, accumulate);
+    if (this.tiles.staging !== 'direct' || kHere === 0) return scalar;
+    const operand = (bind: Binding, offset: number, sOuter: number, sK: number, outer: number) => {
+      const first = offset + k0 * sK - bind.shift;
+      const last = first + (outer - 1) * sOuter + (kHere - 1) * sK;
+      return { offset: first, sOuter, sK, outer, last, boundBytes: bind.size };
+    };
+    const okA =
+      vec4Problem(args.aDtype, operand(a, args.offA, args.sAm, args.sAk, args.M)) === undefined;
+    const okB =
+      vec4Problem(args.bDtype, operand(b, args.offB, args.sBn, args.sBk, args.N)) === undefined;
+    // The widest variant the program has: both, else either, else scalar.
+    const tries: MatmulConfig[] = [
+      { ...scalar, vecA: okA, vecB: okB },
+      { ...scalar, vecA: okA, vecB: false },
+      { ...scalar, vecA: false, vecB: okB },
+    ];
+    for (const c of tries) {
+      const flags = { ...c, vecA: c.vecA || undefined, vecB: c.vecB || undefined };
+      if ((flags.vecA || flags.vecB) && this.has(flags)) return flags;
+    }
+    return scalar;
   }
 
   /** Frees every uniform buffer: call after submitting what `encode` recorded. */

@@ -3,7 +3,7 @@
 // run reports. src/runtime/schedule.ts records the schedule over it.
 import type { KernelModule } from '../../codegen/kernel-module.ts';
 import { evalSize } from '../../codegen/layout.ts';
-import { programMatmulSource, type Program } from '../../codegen/program.ts';
+import { programMatmulSource, programMatmulHas, type Program } from '../../codegen/program.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
 import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import { isFloat, type DType } from '../ir/types.ts';
@@ -114,6 +114,7 @@ export function setUp(
     pool,
     tiles: p.matmul.tiles,
     source: programMatmulSource(p),
+    has: programMatmulHas(p),
   });
   const destroy = () => {
     runner.destroy();

@@ -110,11 +110,18 @@ async function check(
 }
 
 // A chunk of C = 37 rows of X [R, H] starting at row r0, W [V, H]: partial tiles along every
-// dimension of every candidate (tileN 256 leaves 300 − 256, tileK 2 leaves one k).
-const [R, H, V, r0, C] = [45, 29, 300, 5, 37];
+// dimension of every candidate (tileN 256 leaves 300 − 256, tileK 2 leaves one k). H = 29
+// leaves most operands scalar; H = 36 with r0 = 4 lets direct tiles read every f32 operand
+// with k stride 1 as vec4 (K = 37 rows of dW leaves a tail of 1 after the vec4 steps).
+const CHUNK = { R: 45, H: 29, V: 300, r0: 5, C: 37 };
+const ALIGNED = { R: 45, H: 36, V: 300, r0: 4, C: 37 };
 
 /** The three products of the chunk, in the runtime's strides (see codegen/matmul.ts). */
-async function chunkProducts(r: MatmulRunner, xw: MatmulOperandDtype): Promise<number[]> {
+async function chunkProducts(
+  r: MatmulRunner,
+  xw: MatmulOperandDtype,
+  { R, H, V, r0, C } = CHUNK,
+): Promise<number[]> {
   const z: Strides = {
     ...{ M: C, N: V, K: H, offA: r0 * H, sAm: H, sAk: 1, offB: 0, sBk: 1, sBn: H },
     ...{ offC: 0, sCm: V, sCn: 1 },
@@ -141,6 +148,20 @@ const SMALL_DIRECT: readonly MatmulTiles[] = [
   { tileM: 6, tileN: 16, tileK: 1, threadsX: 8, threadsY: 1, staging: 'direct', mFastest: true },
   { tileM: 8, tileN: 16, tileK: 4, threadsX: 4, threadsY: 4, mFastest: true },
 ];
+
+const DIRECT_FALLBACK: MatmulTiles = {
+  tileM: 4,
+  tileN: 8,
+  tileK: 1,
+  threadsX: 4,
+  threadsY: 1,
+  staging: 'direct',
+};
+
+/** C[M, N] = A·Bᵀ with A rows of stride sAm at offA and B [N, K] (the z layout). */
+function nt(M: number, N: number, K: number, offA: number, sAm: number): Strides {
+  return { M, N, K, offA, sAm, sAk: 1, offB: 0, sBk: 1, sBn: K, offC: 0, sCm: N, sCn: 1 };
+}
 
 describe('matmul tile candidates', () => {
   it('offers staged and direct candidates that fit the device, each a distinct module', () => {
@@ -185,11 +206,76 @@ describe('matmul tile candidates', () => {
           expect(err, `bf16 ${['z', 'dX', 'dW'][i]}`).toBeLessThanOrEqual(TOLERANCE);
         for (const [i, err] of (await chunkProducts(r, 'f32')).entries())
           expect(err, `f32 ${['z', 'dX', 'dW'][i]}`).toBeLessThanOrEqual(TOLERANCE);
+        for (const [i, err] of (await chunkProducts(r, 'f32', ALIGNED)).entries())
+          expect(err, `aligned f32 ${['z', 'dX', 'dW'][i]}`).toBeLessThanOrEqual(TOLERANCE);
+        // Direct tiles read z's X and W, and dX's dz, as vec4 along k; staged ones never.
+        const keys = r.pipelineKeys;
+        if (tiles.staging === 'direct') {
+          expect(keys.some((k) => k.startsWith('matmul_f32_f32_set') && k.endsWith('_va_vb'))).toBe(
+            true,
+          );
+          expect(keys.some((k) => k.endsWith('_va'))).toBe(true);
+        } else expect(keys.filter((k) => /_v[ab]/.test(k))).toEqual([]);
       } finally {
         r.destroy();
       }
     });
   }
+
+  it('direct: vec4 operands fall back to scalar where offset, stride or binding do not allow', async () => {
+    const tiles = SMALL_DIRECT[0] ?? DIRECT_FALLBACK;
+    const [M, N, K] = [9, 7, 12];
+    // z-like: A [M, K] and B [N, K], both k-contiguous. Each case spoils one condition of A.
+    const cases: {
+      name: string;
+      s: Strides;
+      sizes: { a: number; b: number; c: number };
+      va: boolean;
+    }[] = [
+      { name: 'aligned', s: nt(M, N, K, 0, K), sizes: { a: M * K, b: N * K, c: M * N }, va: true },
+      {
+        name: 'odd offset',
+        s: nt(M, N, K, 1, K),
+        sizes: { a: M * K + 1, b: N * K, c: M * N },
+        va: false,
+      },
+      {
+        name: 'row stride 13',
+        s: nt(M, N, K, 0, 13),
+        sizes: { a: M * 13, b: N * K, c: M * N },
+        va: false,
+      },
+      // 9·12 + 2 floats: the binding's last vec4 is partial, but the reads stay before it.
+      {
+        name: 'partial last vec4',
+        s: nt(M, N, K, 0, K),
+        sizes: { a: M * K + 2, b: N * K, c: M * N },
+        va: true,
+      },
+    ];
+    for (const c of cases) {
+      const r = new MatmulRunner(gpu.device, { pool, tiles, source: matmulWgsl });
+      const err = await check(r, ['f32', 'f32'], c.s, c.sizes, false);
+      expect(err, c.name).toBeLessThanOrEqual(TOLERANCE);
+      expect(
+        r.pipelineKeys.some((k) => k.includes('_va')),
+        c.name,
+      ).toBe(c.va);
+      r.destroy();
+    }
+    // A program without the vec4 variant (has() says no) runs the scalar one.
+    const r = new MatmulRunner(gpu.device, {
+      pool,
+      tiles,
+      source: matmulWgsl,
+      has: (c) => !c.vecA && !c.vecB,
+    });
+    expect(
+      await check(r, ['f32', 'f32'], nt(M, N, K, 0, K), { a: M * K, b: N * K, c: M * N }, false),
+    ).toBeLessThanOrEqual(TOLERANCE);
+    expect(r.pipelineKeys.filter((k) => /_v[ab]/.test(k))).toEqual([]);
+    r.destroy();
+  });
 
   it('direct: K split over dispatches and a grid split along both orders agree', async () => {
     const [M, N, K] = [37, 45, 70];

@@ -64,6 +64,10 @@ describe('matmul autotuner', () => {
     expect(p.matmul.tiles).toEqual(DIRECT);
     expect(p.matmul.variants.every((v) => v.config.tiles === DIRECT)).toBe(true);
     expect(p.matmul.variants[0]?.code).toMatch(/_6x16x2_8x1_direct_mfast/);
+    // dX = dz·W reads the f32 dz with k stride 1: the program also holds its vec4 variant.
+    expect(p.matmul.variants.map((v) => v.name)).toContain('matmul_f32_bf16_set_va');
+    const staged = generateProgram(planned.fn, planned.plan, { tiles: STAGED });
+    expect(staged.matmul.variants.filter((v) => /_v[ab]/.test(v.name))).toEqual([]);
     expect(() =>
       generateProgram(planned.fn, planned.plan, { tiles: { ...DIRECT, tileM: 5, threadsY: 2 } }),
     ).toThrow(/tileM 5 is not a multiple of threadsY 2/);
@@ -71,7 +75,8 @@ describe('matmul autotuner', () => {
 
   it('a Runtime with given or tuned tiles runs its programs with them, as the default does', async () => {
     const k = kernel();
-    const [N, H, V] = [19, 12, 70];
+    // V = 72: dz's rows are whole vec4s, so dX reads it as vec4 with the direct tiles.
+    const [N, H, V] = [19, 12, 72];
     const u = mulberry32(5);
     const X = Float32Array.from({ length: N * H }, () => 2 * u() - 1);
     const W = Float32Array.from({ length: V * H }, () => 2 * u() - 1);
