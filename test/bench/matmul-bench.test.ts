@@ -106,7 +106,14 @@ describe('matmul bench on the CPU adapter', () => {
     expect(md).toContain(
       `\`npm run bench:matmul -- --shapes '8,8,8;5,3,7/nt' --rounds 1 --tiles default --out ${out}\``,
     );
-    expect(md).toMatch(/\| 5×3×7 nt \| 0\.00 \|/);
+    expect(md).toMatch(/\| 5×3×7 nt +\| +0\.00 \|/);
+    const prettier = await import('prettier');
+    for (const name of ['matmul.md', 'matmul.json']) {
+      const file = join(out, name);
+      const text = await readFile(file, 'utf8');
+      const options = { ...(await prettier.resolveConfig(file)), filepath: file };
+      expect(await prettier.format(text, options), name).toBe(text);
+    }
     const json = JSON.parse(await readFile(join(out, 'matmul.json'), 'utf8')) as MatmulBenchReport;
     expect(json.rows).toHaveLength(2);
     expect(json.tuning).toBe('given');

@@ -94,8 +94,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       rows,
     };
     await mkdir(args.out, { recursive: true });
-    await writeFile(join(args.out, 'matmul.md'), matmulMarkdown(report));
-    await writeFile(join(args.out, 'matmul.json'), JSON.stringify(report, null, 2) + '\n');
+    // Committed under docs/bench: written as prettier formats them (`format:check` passes).
+    const write = async (name: string, text: string) => {
+      const file = join(args.out, name);
+      const prettier = await import('prettier');
+      const options = { ...(await prettier.resolveConfig(file)), filepath: file };
+      await writeFile(file, await prettier.format(text, options));
+    };
+    await write('matmul.md', matmulMarkdown(report));
+    await write('matmul.json', JSON.stringify(report));
     for (const r of rows)
       log(
         `${r.name}: projc ${r.projc.gflops.toFixed(2)} GFLOP/s, TF.js ${'error' in r.tfjs ? r.tfjs.error : r.tfjs.gflops.toFixed(2)}, ratio ${r.ratio?.toFixed(2) ?? '—'}`,

@@ -55,12 +55,16 @@ export function matmulMarkdown(r: MatmulBenchReport): string {
   const tuning =
     r.tuning === 'given'
       ? 'given on the command line.'
-      : `chosen by the autotuner (src/runtime/matmul-tune.ts) on ${r.tuning.shape.rows} rows, H = ${r.tuning.shape.hidden}, V = ${r.tuning.shape.vocab} (the three products of a chunk; best of 3 after a warm-up):\n\n` +
+      : `chosen by the autotuner (src/runtime/matmul-tune.ts); see below.`;
+  const tuningTable =
+    r.tuning === 'given'
+      ? ''
+      : `\n## Tuning\n\nThe autotuner timed each candidate on ${r.tuning.shape.rows} rows, H = ${r.tuning.shape.hidden}, V = ${r.tuning.shape.vocab} (the three products of a chunk, f32; best of 3 after a warm-up) and kept the fastest:\n\n` +
         '| candidate | ms |\n|---|---:|\n' +
         r.tuning.timings
           .map(
             (t) =>
-              `| ${tilesText(t.tiles)}${t.tiles === r.tiles ? ' ← chosen' : ''} | ${t.ms === undefined ? `skipped: ${t.skipped}` : t.ms.toFixed(1)} |`,
+              `| ${tilesText(t.tiles)}${JSON.stringify(t.tiles) === JSON.stringify(r.tiles) ? ' ← chosen' : ''} | ${t.ms === undefined ? `skipped: ${t.skipped}` : t.ms.toFixed(1)} |`,
           )
           .join('\n');
   return `# Matmul: projc against TF.js's \`tf.matMul\`
@@ -86,6 +90,6 @@ ${rows.join('\n')}
 Layouts: \`nn\` is C = A·B with both row-major (dX = dz·W), \`nt\` reads B transposed (z = Xc·Wᵀ),
 \`tn\` reads A transposed (dW = dzᵀ·Xc). Errors are max|C − C₆₄| / max|C₆₄| over sampled
 entries (all of them up to 65536) of a float64 product, and max|C_projc − C_TF.js| /
-max|C_TF.js| over every entry.
-`;
+max|C_TF.js| over every entry (0: bitwise equal).
+${tuningTable}`;
 }
