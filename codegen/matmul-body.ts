@@ -13,9 +13,9 @@ export interface MatmulShape {
   /** WGSL of A's (B's) element at a flat index expression, as f32. */
   readonly loadA: (index: string) => string;
   readonly loadB: (index: string) => string;
-  /** A (B) is bound as array<vec4f> and read as vec4 along k (see MatmulConfig.vecA). */
-  readonly vecA: boolean;
-  readonly vecB: boolean;
+  /** A (B) is bound as an array of vec4s and read a vec4 at a time along k (MatmulConfig.vecA). */
+  readonly vecA?: VecOperand;
+  readonly vecB?: VecOperand;
   /** The accumulator variable of output (i, j). */
   readonly acc: (i: number, j: number) => string;
 }
@@ -24,4 +24,12 @@ export interface MatmulShape {
 export interface MatmulBody {
   readonly decls: string;
   readonly main: string;
+}
+
+/** How an operand read as vec4s along k unpacks them. */
+export interface VecOperand {
+  /** Elements per vec4: 4 f32, or 8 16-bit values in 4 words. */
+  readonly width: 4 | 8;
+  /** WGSL of element q (0 ≤ q < width) of the loaded vec4 `v`, as f32. */
+  readonly element: (v: string, q: number) => string;
 }

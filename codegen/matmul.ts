@@ -19,7 +19,7 @@
 // output tile (baseTileM + y, baseTileN + x), or (baseTileM + x, baseTileN + y) when
 // `mFastest`; the bases let the runtime split a grid wider than
 // maxComputeWorkgroupsPerDimension.
-import type { MatmulShape } from './matmul-body.ts';
+import type { MatmulShape, VecOperand } from './matmul-body.ts';
 import { directBody } from './matmul-direct.ts';
 import { stagedBody } from './matmul-staged.ts';
 import { loadExpr, wgslArrayType, type StorageDtype } from './storage.ts';
@@ -63,9 +63,10 @@ export interface MatmulConfig {
   accumulate: boolean;
   tiles: MatmulTiles;
   /**
-   * A (B) is f32 and read as vec4 along k: one load per 4 k steps of each row (column).
-   * Direct tiles only. Valid where the operand's k stride is 1 and its offset and outer
-   * stride are multiples of 4, and the elements read lie within the whole vec4s of the
+   * A (B) is read as vec4s along k: one load per 4 k steps of each row (column) for f32,
+   * per 8 for bf16 and f16 (4 words). Direct tiles only. Valid where the operand's k stride
+   * is 1, its offset and outer stride are multiples of the width (4 or 8 elements), and the
+   * elements read lie within the whole vec4s of the
    * binding; the runtime checks this per product (`vec4Problem`) and else uses the scalar
    * variant.
    */
@@ -209,9 +210,8 @@ export function matmulWgsl(c: MatmulConfig): string {
   const problem = matmulTilesProblem(c.tiles) ?? vec4ConfigProblem(c);
   if (problem) throw new Error(`invalid matmul tiles: ${problem}`);
   const { tileM, tileN, tileK, threadsX, threadsY } = c.tiles;
-  // A vec4 operand's scalar element i (the K tail) is component i mod 4 of vec4 i / 4.
   const load = (name: string, d: MatmulOperandDtype, vec: boolean | undefined) =>
-    vec ? (i: string) => `${name}[(${i}) >> 2u][(${i}) & 3u]` : (i: string) => loadExpr(name, d, i);
+    vec ? vec4ScalarLoad(name, d) : (i: string) => loadExpr(name, d, i);
   const shape: MatmulShape = {
     rows: range(tileM / threadsY),
     cols: range(tileN / threadsX),
@@ -220,8 +220,8 @@ export function matmulWgsl(c: MatmulConfig): string {
     tileK,
     loadA: load('a', c.aDtype, c.vecA),
     loadB: load('b', c.bDtype, c.vecB),
-    vecA: c.vecA === true,
-    vecB: c.vecB === true,
+    ...(c.vecA ? { vecA: vecOperand(c.aDtype) } : {}),
+    ...(c.vecB ? { vecB: vecOperand(c.bDtype) } : {}),
     acc: (i, j) => `acc_${i}_${j}`,
   };
   const [tm, tn] = c.tiles.mFastest ? ['x', 'y'] : ['y', 'x'];
@@ -231,8 +231,8 @@ struct Params {
 ${MATMUL_UNIFORM_FIELDS.map((f) => `  ${f}: u32,`).join('\n')}
 }
 
-@group(0) @binding(0) var<storage, read> a: ${c.vecA ? 'array<vec4f>' : wgslArrayType(c.aDtype)};
-@group(0) @binding(1) var<storage, read> b: ${c.vecB ? 'array<vec4f>' : wgslArrayType(c.bDtype)};
+@group(0) @binding(0) var<storage, read> a: ${c.vecA ? vec4ArrayType(c.aDtype) : wgslArrayType(c.aDtype)};
+@group(0) @binding(1) var<storage, read> b: ${c.vecB ? vec4ArrayType(c.bDtype) : wgslArrayType(c.bDtype)};
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
@@ -271,12 +271,45 @@ fn store(m: u32, n: u32, v: f32) {
 `;
 }
 
-/** Why a config's vec4 flags are invalid (only f32 operands of direct tiles are vectorised). */
+/** Why a config's vec4 flags are invalid (only direct tiles read vec4s). */
 function vec4ConfigProblem(c: MatmulConfig): string | undefined {
   if ((c.vecA || c.vecB) && c.tiles.staging !== 'direct') return 'vec4 operands need direct tiles';
-  if (c.vecA && c.aDtype !== 'f32') return `a vec4 A must be f32, not ${c.aDtype}`;
-  if (c.vecB && c.bDtype !== 'f32') return `a vec4 B must be f32, not ${c.bDtype}`;
   return undefined;
+}
+
+const XYZW = ['x', 'y', 'z', 'w'] as const;
+
+/** Elements per vec4 of an operand: 4 f32, 8 16-bit values. */
+export function vec4Width(d: MatmulOperandDtype): 4 | 8 {
+  return d === 'f32' ? 4 : 8;
+}
+
+function vec4ArrayType(d: MatmulOperandDtype): string {
+  return d === 'f32' ? 'array<vec4f>' : 'array<vec4u>';
+}
+
+/** Element q of a loaded vec4 (f32 components, or words of two 16-bit values, low half first). */
+function vecOperand(d: MatmulOperandDtype): VecOperand {
+  if (d === 'f32') return { width: 4, element: (v, q) => `${v}.${XYZW[q] ?? 'x'}` };
+  const word = (v: string, q: number) => `${v}.${XYZW[q >> 1] ?? 'x'}`;
+  if (d === 'bf16')
+    // bf16 is the top half of an f32: the low half moves up, the high half is masked.
+    return {
+      width: 8,
+      element: (v, q) =>
+        q % 2 === 0
+          ? `bitcast<f32>(${word(v, q)} << 16u)`
+          : `bitcast<f32>(${word(v, q)} & 0xffff0000u)`,
+    };
+  return { width: 8, element: (v, q) => `unpack2x16float(${word(v, q)})[${q % 2}]` };
+}
+
+/** Scalar element i of an operand bound as vec4s (the K tail). */
+function vec4ScalarLoad(name: string, d: MatmulOperandDtype): (i: string) => string {
+  if (d === 'f32') return (i) => `${name}[(${i}) >> 2u][(${i}) & 3u]`;
+  const word = (i: string) => `${name}[(${i}) >> 3u][((${i}) >> 1u) & 3u]`;
+  if (d === 'bf16') return (i) => `bitcast<f32>((${word(i)} >> (((${i}) & 1u) << 4u)) << 16u)`;
+  return (i) => `unpack2x16float(${word(i)})[(${i}) & 1u]`;
 }
 
 /**
@@ -296,11 +329,11 @@ export function vec4Problem(
     boundBytes: number;
   },
 ): string | undefined {
-  if (dtype !== 'f32') return `${dtype} storage`;
+  const w = vec4Width(dtype);
   if (o.sK !== 1) return `k stride ${o.sK}`;
-  if (o.offset % 4 !== 0) return `offset ${o.offset} not a multiple of 4`;
-  if (o.outer > 1 && o.sOuter % 4 !== 0) return `outer stride ${o.sOuter} not a multiple of 4`;
-  if (o.last >= Math.floor(o.boundBytes / 16) * 4) return 'reads past the last whole vec4';
+  if (o.offset % w !== 0) return `offset ${o.offset} not a multiple of ${w}`;
+  if (o.outer > 1 && o.sOuter % w !== 0) return `outer stride ${o.sOuter} not a multiple of ${w}`;
+  if (o.last >= Math.floor(o.boundBytes / 16) * w) return 'reads past the last whole vec4';
   return undefined;
 }
 

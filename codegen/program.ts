@@ -128,10 +128,9 @@ export function generateProgram(
     const name = matmulVariantName(config);
     if (!variants.has(name)) variants.set(name, { name, config, code: matmulWgsl(config) });
   };
-  // With direct tiles, an f32 operand whose k stride is 1 may also be read as vec4 (the
+  // With direct tiles, an operand whose k stride is 1 may also be read as vec4s (the
   // runtime checks its offset and strides per product, and else runs the scalar variant).
-  const vec4able = (o: MatmulSpec['a']) =>
-    tiles.staging === 'direct' && o.dtype === 'f32' && isOne(o.sK);
+  const vec4able = (o: MatmulSpec['a']) => tiles.staging === 'direct' && isOne(o.sK);
   for (const sw of sweeps)
     for (const st of sw.chunk)
       if (st.kind === 'matmul') {

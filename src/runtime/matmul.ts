@@ -75,9 +75,9 @@ const LOOP_ITERATIONS_PER_DISPATCH = 32768;
 /** The longest K one dispatch runs with these tiles (a multiple of tileK). */
 export function maxKPerDispatch(t: MatmulTiles): number {
   // Direct: ⌊K/TK⌋ unrolled iterations and fewer than TK left over.
-  // (Its vec4 variants take 4·⌈TK/4⌉ ≤ 4·TK per iteration, and (32768 − 4·TK)·TK keeps each
-  // dispatch's first k a multiple of 4.)
-  if (t.staging === 'direct') return (LOOP_ITERATIONS_PER_DISPATCH - 4 * t.tileK) * t.tileK;
+  // (Its vec4 variants take G·⌈TK/G⌉ ≤ 8·TK per iteration, G = 4 or 8, and
+  // (32768 − 8·TK)·TK keeps each dispatch's first k a multiple of 8.)
+  if (t.staging === 'direct') return (LOOP_ITERATIONS_PER_DISPATCH - 8 * t.tileK) * t.tileK;
   const threads = t.threadsX * t.threadsY;
   const perStep =
     Math.ceil((t.tileM * t.tileK) / threads) +

@@ -14,7 +14,7 @@ import {
   type MatmulTiles,
 } from '../../codegen/matmul.ts';
 import { bytesOf, packForUpload } from '../../codegen/storage.ts';
-import { roundToBf16, roundToF32 } from '../../src/io/dtype-bits.ts';
+import { roundToBf16, roundToF16, roundToF32 } from '../../src/io/dtype-bits.ts';
 import { mulberry32 } from '../../src/run/rng.ts';
 import { BufferPool } from '../../src/runtime/buffers.ts';
 import { checkWgsl } from '../../src/runtime/compile-check.ts';
@@ -45,7 +45,7 @@ interface Operand {
 
 function operand(dtype: MatmulOperandDtype, count: number, seed: number): Operand {
   const u = mulberry32(seed);
-  const round = dtype === 'bf16' ? roundToBf16 : roundToF32;
+  const round = { bf16: roundToBf16, f16: roundToF16, f32: roundToF32 }[dtype];
   const values = Float64Array.from({ length: count }, () => round(2 * u() - 1));
   const buffer = pool.create(`${dtype}#${seed}`, bytesOf(dtype, count), STORAGE);
   pool.upload(buffer, packForUpload(dtype, values));
@@ -111,10 +111,10 @@ async function check(
 
 // A chunk of C = 37 rows of X [R, H] starting at row r0, W [V, H]: partial tiles along every
 // dimension of every candidate (tileN 256 leaves 300 − 256, tileK 2 leaves one k). H = 29
-// leaves most operands scalar; H = 36 with r0 = 4 lets direct tiles read every f32 operand
-// with k stride 1 as vec4 (K = 37 rows of dW leaves a tail of 1 after the vec4 steps).
+// leaves most operands scalar; H = 40 with r0 = 4 lets direct tiles read every operand with
+// k stride 1 as vec4s (4 f32 or 8 bf16 each; K = 37 rows of dW and V = 300 leave tails).
 const CHUNK = { R: 45, H: 29, V: 300, r0: 5, C: 37 };
-const ALIGNED = { R: 45, H: 36, V: 300, r0: 4, C: 37 };
+const ALIGNED = { R: 45, H: 40, V: 300, r0: 4, C: 37 };
 
 /** The three products of the chunk, in the runtime's strides (see codegen/matmul.ts). */
 async function chunkProducts(
@@ -185,7 +185,8 @@ describe('matmul tile candidates', () => {
     const results = await Promise.all(
       SMALL_DIRECT.flatMap((tiles) =>
         (['f32', 'bf16', 'f16'] as const).map((d) => {
-          const c = { aDtype: d, bDtype: 'bf16', accumulate: true, tiles } as const;
+          const vecA = tiles.staging === 'direct';
+          const c = { aDtype: d, bDtype: 'bf16', accumulate: true, tiles, vecA } as const;
           return checkWgsl(gpu.device, matmulWgsl(c), matmulKey(c), {
             computeEntryPoints: ['main'],
           });
@@ -253,9 +254,51 @@ describe('matmul tile candidates', () => {
         va: true,
       },
     ];
-    for (const c of cases) {
+    // bf16 vec4s hold 8 elements: an offset of 4 is whole f32 vec4s, not bf16 ones.
+    const bf16Cases = [
+      {
+        name: 'bf16 aligned',
+        s: nt(M, N, 16, 0, 16),
+        sizes: { a: M * 16, b: N * 16, c: M * N },
+        va: true,
+      },
+      {
+        name: 'bf16 offset 4',
+        s: nt(M, N, 16, 4, 16),
+        sizes: { a: M * 16 + 4, b: N * 16, c: M * N },
+        va: false,
+      },
+      {
+        name: 'f32 offset 4',
+        s: nt(M, N, 16, 4, 16),
+        sizes: { a: M * 16 + 4, b: N * 16, c: M * N },
+        va: true,
+      },
+      // K = 13 on rows padded to 16: 8 k steps from vec4s, a tail of 5 read one by one.
+      {
+        name: 'bf16 tail',
+        s: { ...nt(M, N, 13, 0, 16), sBn: 16 },
+        sizes: { a: M * 16, b: N * 16, c: M * N },
+        va: true,
+      },
+      {
+        name: 'f16 tail',
+        s: { ...nt(M, N, 13, 0, 16), sBn: 16 },
+        sizes: { a: M * 16, b: N * 16, c: M * N },
+        va: true,
+      },
+      // A vec4 A with a scalar B (row-major [K, N]): a mix-up of halves would not cancel.
+      {
+        name: 'bf16 A only',
+        s: { ...nt(M, N, 16, 0, 16), sBk: N, sBn: 1 },
+        sizes: { a: M * 16, b: 16 * N, c: M * N },
+        va: true,
+      },
+    ];
+    for (const c of [...cases, ...bf16Cases]) {
       const r = new MatmulRunner(gpu.device, { pool, tiles, source: matmulWgsl });
-      const err = await check(r, ['f32', 'f32'], c.s, c.sizes, false);
+      const d = (['bf16', 'f16'] as const).find((x) => c.name.startsWith(x)) ?? 'f32';
+      const err = await check(r, [d, d], c.s, c.sizes, false);
       expect(err, c.name).toBeLessThanOrEqual(TOLERANCE);
       expect(
         r.pipelineKeys.some((k) => k.includes('_va')),
