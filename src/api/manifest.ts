@@ -64,6 +64,9 @@ export interface Manifest {
       readonly aDtype: MatmulOperandDtype;
       readonly bDtype: MatmulOperandDtype;
       readonly accumulate: boolean;
+      /** A (B) bound as vec4s along k (direct tiles; only where offsets and strides allow). */
+      readonly vecA?: boolean;
+      readonly vecB?: boolean;
     }[];
   };
   readonly schedule: {
@@ -137,6 +140,8 @@ export function manifest(p: Program): Manifest {
         aDtype: v.config.aDtype,
         bDtype: v.config.bDtype,
         accumulate: v.config.accumulate,
+        ...(v.config.vecA ? { vecA: true } : {}),
+        ...(v.config.vecB ? { vecB: true } : {}),
       })),
     },
     schedule: {

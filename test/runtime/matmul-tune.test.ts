@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matmulWgsl, type MatmulTiles } from '../../codegen/matmul.ts';
 import { generateProgram } from '../../codegen/program.ts';
+import { manifest } from '../../src/api/manifest.ts';
 import { compile, Runtime, type IrFunction } from '../../src/index.ts';
 import { planKernel } from '../../src/plan/build-plan.ts';
 import { mulberry32 } from '../../src/run/rng.ts';
@@ -66,6 +67,10 @@ describe('matmul autotuner', () => {
     expect(p.matmul.variants[0]?.code).toMatch(/_6x16x2_8x1_direct_mfast/);
     // dX = dz·W reads the f32 dz with k stride 1: the program also holds its vec4 variant.
     expect(p.matmul.variants.map((v) => v.name)).toContain('matmul_f32_bf16_set_va');
+    // The manifest says which modules read vec4s (another runtime must bind them alike).
+    const mods = manifest(p).matmul.modules;
+    expect(mods.find((m) => m.name === 'matmul_f32_bf16_set_va')).toMatchObject({ vecA: true });
+    expect(mods.find((m) => m.name === 'matmul_f32_bf16_set')?.vecA).toBeUndefined();
     const staged = generateProgram(planned.fn, planned.plan, { tiles: STAGED });
     expect(staged.matmul.variants.filter((v) => /_v[ab]/.test(v.name))).toEqual([]);
     expect(() =>
