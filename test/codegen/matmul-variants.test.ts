@@ -320,6 +320,57 @@ describe('matmul tile candidates', () => {
     r.destroy();
   });
 
+  it('direct: a W over the binding limit is bound as the range read, in vec4s where it can', async () => {
+    // A pool that believes the binding limit is 1 KiB; W [128, 8] bf16 is 2 KiB. The range
+    // from row 33 is bound from the 256-byte boundary below it (row 32): whole vec4s of 8
+    // bf16 still; 3 elements further on they are not.
+    const small = new BufferPool(gpu.device, {
+      maxBufferSize: 2 ** 20,
+      maxStorageBufferBindingSize: 1024,
+    });
+    const [Vw, Hw, rows, n] = [128, 8, 5, 20];
+    const u = mulberry32(21);
+    const xs = Float64Array.from({ length: rows * Hw }, () => roundToBf16(2 * u() - 1));
+    const ws = Float64Array.from({ length: Vw * Hw }, () => roundToBf16(2 * u() - 1));
+    const x = small.create('X', bytesOf('bf16', xs.length), STORAGE);
+    small.upload(x, packForUpload('bf16', xs));
+    const w = small.create('W', bytesOf('bf16', ws.length), STORAGE, { rangedBinding: true });
+    small.upload(w, packForUpload('bf16', ws));
+    const tiles = SMALL_DIRECT[1] ?? DIRECT_FALLBACK;
+    for (const [offB, vec] of [
+      [33 * Hw, true],
+      [33 * Hw + 3, false],
+    ] as const) {
+      const r = new MatmulRunner(gpu.device, { pool: small, tiles, source: matmulWgsl });
+      const z = small.create('z', rows * n * 4, STORAGE);
+      const s: Strides = {
+        ...{ M: rows, N: n, K: Hw, offA: 0, sAm: Hw, sAk: 1 },
+        ...{ offB, sBk: 1, sBn: Hw, offC: 0, sCm: n, sCn: 1 },
+      };
+      const encoder = gpu.device.createCommandEncoder();
+      r.encode(encoder, {
+        ...s,
+        a: x,
+        b: w,
+        c: z,
+        aDtype: 'bf16',
+        bDtype: 'bf16',
+        accumulate: false,
+      });
+      gpu.device.queue.submit([encoder.finish()]);
+      r.afterSubmit();
+      const got = new Float32Array(await small.readback(z, rows * n * 4));
+      const want = reference(s, xs, ws, new Float64Array(rows * n), false);
+      expect(relativeError(got, want), `offB = ${offB}`).toBeLessThanOrEqual(TOLERANCE);
+      expect(
+        r.pipelineKeys.some((k) => k.endsWith('_vb')),
+        `offB = ${offB}`,
+      ).toBe(vec);
+      r.destroy();
+    }
+    small.destroyAll();
+  });
+
   it('direct: K split over dispatches and a grid split along both orders agree', async () => {
     const [M, N, K] = [37, 45, 70];
     const s: Strides = {
