@@ -354,7 +354,9 @@ export class MatmulRunner {
     const offset = Math.floor((first * elemBytes) / align) * align;
     const size = end - offset;
     if (size > limit) throw new OperandRangeError(name, buffer.label, size, limit);
-    return { buffer, offset, size, shift: offset / elemBytes };
+    // Whole vec4s where the buffer and the limit allow, so that the range can be read as vec4s.
+    const size16 = Math.min(Math.ceil(size / 16) * 16, buffer.size - offset);
+    return { buffer, offset, size: size16 <= limit ? size16 : size, shift: offset / elemBytes };
   }
 }
 
