@@ -116,6 +116,12 @@ export class Scope {
     if (!isChunkScoped(b)) return this.index(b.dims);
     const inner = b.dims.filter((d) => !this.env.plan.rows.includes(d));
     const lr = this.localRow();
+    if (b.tile) {
+      // One tile a row: the row stride is the tile width, element v at v − the tile's start.
+      const u = (k: 'tile' | 'tileStart') =>
+        `uw(${uniformIndex(this.env.layout, (w) => w.kind === k)}u)`;
+      return `${lr} * ${u('tile')} + (${this.coord(b.tile.dim)} - ${u('tileStart')})`;
+    }
     return inner.length
       ? `${lr} * ${this.size(inner[0] ?? '')} + ${this.coord(inner[0] ?? '')}`
       : lr;

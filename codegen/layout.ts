@@ -11,6 +11,10 @@ export { evalSize, type SizeExpr } from '../src/plan/size-expr.ts';
 export type UniformWord =
   | { readonly kind: 'chunkStart' }
   | { readonly kind: 'chunkRows' }
+  /** Tiled plans: the tile width (the tile buffers' row stride), the current tile's start and width. */
+  | { readonly kind: 'tile' }
+  | { readonly kind: 'tileStart' }
+  | { readonly kind: 'tileWidth' }
   | { readonly kind: 'dim'; readonly dim: Dim }
   /** A scalar parameter's value: f32 or i32 bits, bool as 0/1. */
   | { readonly kind: 'scalar'; readonly name: string; readonly dtype: DType }
@@ -44,6 +48,8 @@ export function uniformIndex(l: ProgramLayout, pred: (w: UniformWord) => boolean
 /** Lays out the uniform block and the arena of a plan. */
 export function programLayout(fn: IrFunction, plan: ChunkPlan): ProgramLayout {
   const uniform: UniformWord[] = [{ kind: 'chunkStart' }, { kind: 'chunkRows' }];
+  if (plan.shape.kind === 'tiles')
+    uniform.push({ kind: 'tile' }, { kind: 'tileStart' }, { kind: 'tileWidth' });
   for (const d of allDims(fn)) uniform.push({ kind: 'dim', dim: d });
   for (const p of fn.params)
     if (p.dims.length === 0) uniform.push({ kind: 'scalar', name: p.name, dtype: p.dtype });

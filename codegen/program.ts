@@ -2,7 +2,7 @@ import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { IrFunction } from '../src/ir/types.ts';
 import { PORTABLE_COMPUTE_LIMITS } from '../src/plan/device-limits.ts';
 import type { SizeExpr } from '../src/plan/size-expr.ts';
-import type { ChunkPlan, PlanBuffer } from '../src/plan/types.ts';
+import type { ChunkPlan, PlanBuffer, TileRowStep } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
 import { carryKernel } from './carry-kernel.ts';
 import { globalKernel } from './global-kernel.ts';
@@ -19,6 +19,8 @@ import {
   type MatmulTiles,
 } from './matmul.ts';
 import { rowKernel } from './row-kernel.ts';
+import { tileRowKernel } from './tile-kernel.ts';
+import { tileMatmulSpec } from './tile-matmul.ts';
 
 /** One generated matmul module: `matmul_<a>_<b>_<acc|set>` for its operand dtypes. */
 export interface MatmulVariant {
@@ -30,7 +32,16 @@ export interface MatmulVariant {
 /** One step of the work for each chunk: a generated module, or a product. */
 export type ChunkStep =
   | { readonly kind: 'kernel'; readonly module: string }
-  | { readonly kind: 'matmul'; readonly spec: MatmulSpec };
+  /** `accumulateTiles`: the first tile of a tile loop sets C, later tiles add to it. */
+  | { readonly kind: 'matmul'; readonly spec: MatmulSpec; readonly accumulateTiles?: boolean }
+  /** The steps once per tile of `dim` (`width` elements each, the last what is left). */
+  | {
+      readonly kind: 'tiles';
+      readonly dim: string;
+      readonly width: number;
+      readonly pass: number;
+      readonly steps: readonly ChunkStep[];
+    };
 
 /**
  * Everything a runtime needs to run a plan: the WGSL modules, the uniform and arena layout,
@@ -95,9 +106,28 @@ export function generateProgram(
   const epilogue: string[] = [];
   for (const item of plan.schedule) {
     if (item.kind === 'loop') {
+      const tiled = plan.sweeps[item.sweep]?.tiled;
+      const tileRow = (st: TileRowStep, name: string): ChunkStep => {
+        if (!tiled) throw new InternalError(`sweep ${item.sweep} is not tiled`);
+        modules.push(tileRowKernel(fn, plan, layout, st, tiled, name, wg));
+        return { kind: 'kernel', module: name };
+      };
       const chunk: ChunkStep[] = item.body.map((st, k) => {
         if (st.kind === 'matmul') return { kind: 'matmul', spec: matmulSpec(fn, plan, st, root) };
         const name = `sweep${item.sweep}_${st.kind}${k}`;
+        if (st.kind === 'tile-row') return tileRow(st, `${name}_${st.role}`);
+        if (st.kind === 'tiles')
+          return {
+            kind: 'tiles',
+            dim: st.dim,
+            width: tiled?.width ?? 0,
+            pass: st.pass,
+            steps: st.body.map((inner, j) =>
+              inner.kind === 'matmul'
+                ? { kind: 'matmul', ...tileMatmulSpec(fn, plan, inner, root) }
+                : tileRow(inner, `sweep${item.sweep}_pass${st.pass}_${inner.role}${j}`),
+            ),
+          };
         modules.push(
           st.kind === 'row'
             ? rowKernel(fn, plan, layout, st, name, wg)
@@ -131,22 +161,25 @@ export function generateProgram(
   // With direct tiles, an operand whose k stride is 1 may also be read as vec4s (the
   // runtime checks its offset and strides per product, and else runs the scalar variant).
   const vec4able = (o: MatmulSpec['a']) => tiles.staging === 'direct' && isOne(o.sK);
+  const products = (steps: readonly ChunkStep[]): MatmulSpec[] =>
+    steps.flatMap((st) =>
+      st.kind === 'matmul' ? [st.spec] : st.kind === 'tiles' ? products(st.steps) : [],
+    );
   for (const sw of sweeps)
-    for (const st of sw.chunk)
-      if (st.kind === 'matmul') {
-        const [aDtype, bDtype] = [operandDtype(st.spec.a.dtype), operandDtype(st.spec.b.dtype)];
-        const vecs: [boolean, boolean][] = [[false, false]];
-        if (vec4able(st.spec.a)) vecs.push([true, false]);
-        if (vec4able(st.spec.b)) vecs.push([false, true]);
-        if (vecs.length === 3) vecs.push([true, true]);
-        for (const accumulate of new Set([st.spec.accumulate, true]))
-          for (const [vecA, vecB] of vecs)
-            variant({
-              ...{ aDtype, bDtype, accumulate, tiles },
-              ...(vecA ? { vecA } : {}),
-              ...(vecB ? { vecB } : {}),
-            });
-      }
+    for (const spec of products(sw.chunk)) {
+      const [aDtype, bDtype] = [operandDtype(spec.a.dtype), operandDtype(spec.b.dtype)];
+      const vecs: [boolean, boolean][] = [[false, false]];
+      if (vec4able(spec.a)) vecs.push([true, false]);
+      if (vec4able(spec.b)) vecs.push([false, true]);
+      if (vecs.length === 3) vecs.push([true, true]);
+      for (const accumulate of new Set([spec.accumulate, true]))
+        for (const [vecA, vecB] of vecs)
+          variant({
+            ...{ aDtype, bDtype, accumulate, tiles },
+            ...(vecA ? { vecA } : {}),
+            ...(vecB ? { vecB } : {}),
+          });
+    }
   return {
     fn,
     plan,

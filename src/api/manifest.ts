@@ -3,7 +3,7 @@ import type { MatmulOperandDtype, MatmulTiles } from '../../codegen/matmul.ts';
 import type { MatmulSpec } from '../../codegen/matmul-spec.ts';
 import type { BindingSpec } from '../../codegen/bindings.ts';
 import type { Dispatch } from '../../codegen/kernel-module.ts';
-import type { Program } from '../../codegen/program.ts';
+import type { ChunkStep, Program } from '../../codegen/program.ts';
 import { nodeText } from '../ir/print.ts';
 import type { DType, Dim } from '../ir/types.ts';
 import type { Home, PlanBuffer } from '../plan/types.ts';
@@ -73,13 +73,37 @@ export interface Manifest {
     readonly before: readonly string[];
     readonly sweeps: readonly {
       readonly index: number;
-      readonly forEachChunk: readonly (
-        { readonly kernel: string } | { readonly matmul: MatmulSpec }
-      )[];
+      readonly forEachChunk: readonly ManifestStep[];
       readonly after: readonly string[];
     }[];
     readonly epilogue: readonly string[];
   };
+}
+
+/** A step for each chunk: a module, a product, or a loop over vocabulary tiles. */
+export type ManifestStep =
+  | { readonly kernel: string }
+  | { readonly matmul: MatmulSpec; readonly accumulateTiles?: boolean }
+  | {
+      readonly tiles: {
+        readonly dim: string;
+        readonly width: number;
+        readonly pass: number;
+        readonly steps: readonly ManifestStep[];
+      };
+    };
+
+function manifestStep(c: ChunkStep): ManifestStep {
+  switch (c.kind) {
+    case 'kernel':
+      return { kernel: c.module };
+    case 'matmul':
+      return { matmul: c.spec, ...(c.accumulateTiles ? { accumulateTiles: true } : {}) };
+    case 'tiles':
+      return {
+        tiles: { dim: c.dim, width: c.width, pass: c.pass, steps: c.steps.map(manifestStep) },
+      };
+  }
 }
 
 export function manifest(p: Program): Manifest {
@@ -148,9 +172,7 @@ export function manifest(p: Program): Manifest {
       before: p.before,
       sweeps: p.sweeps.map((s) => ({
         index: s.index,
-        forEachChunk: s.chunk.map((c) =>
-          c.kind === 'kernel' ? { kernel: c.module } : { matmul: c.spec },
-        ),
+        forEachChunk: s.chunk.map(manifestStep),
         after: s.after,
       })),
       epilogue: p.epilogue,

@@ -13,6 +13,8 @@ import { monoidOf } from '../ops/registry.ts';
 import { checkProductLayout, storageLayout } from './products.ts';
 import { scheduleTree } from './schedule-tree.ts';
 import { validatePlan } from './validate.ts';
+import { checkTileWidth, NotTileable, tiledSweeps } from './tiled-shape.ts';
+import { UserError } from '../diagnostics/diagnostic.ts';
 
 export interface PlanRequest {
   /** The kernel as written (forward). */
@@ -34,6 +36,12 @@ export interface PlanRequest {
  */
 export interface ScheduleOverride {
   readonly carriedIn?: ReadonlyMap<number, number>;
+  /**
+   * The rows × vocabulary-tiles shape with tiles of this many elements of the projections'
+   * output dim (src/plan/tiled-shape.ts); P0405 with the analysis' reason where no sweep can
+   * take it. By default a plan is rows-only.
+   */
+  readonly vocabTile?: number;
 }
 
 /** The program a plan runs, and the plan. */
@@ -144,6 +152,7 @@ export function schedule(
   checkProducts(fn, withStores, scoped, rows);
   const flat = {
     kernel: fn.name,
+    shape: { kind: 'rows' } as const,
     rows,
     classes,
     sweeps: withStores,
@@ -152,7 +161,29 @@ export function schedule(
     buffers: scoped,
     globals,
   };
-  return { ...flat, ...scheduleTree(fn, flat) };
+  const rowsOnly = { ...flat, ...scheduleTree(fn, flat) };
+  if (override.vocabTile === undefined) return rowsOnly;
+  const width = override.vocabTile;
+  checkTileWidth(width);
+  let t: ReturnType<typeof tiledSweeps>;
+  try {
+    t = tiledSweeps(fn, rowsOnly, width);
+  } catch (e) {
+    if (!(e instanceof NotTileable)) throw e;
+    throw new UserError({
+      severity: 'error',
+      code: 'P0405',
+      message: `schedule override: \`${fn.name}\` cannot be tiled over its vocabulary: ${e.message}`,
+      help: ['leave vocabTile out: the rows-only shape runs every kernel'],
+    });
+  }
+  const tiled = {
+    ...flat,
+    shape: { kind: 'tiles', dim: t.dim, width } as const,
+    sweeps: t.sweeps,
+    buffers: t.buffers,
+  };
+  return { ...tiled, ...scheduleTree(fn, tiled) };
 }
 
 /** Every product reads and writes its operands with one stride per role (else P0302). */

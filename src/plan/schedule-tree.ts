@@ -1,6 +1,10 @@
 import type { Dim, IrFunction } from '../ir/types.ts';
 import { monoidOf } from '../ops/registry.ts';
 import type {
+  BodyStep,
+  TileLoop,
+  TileRowStep,
+  TiledSweep,
   ChunkPlan,
   LoopStep,
   PlanBuffer,
@@ -19,7 +23,10 @@ type Flat = Omit<ChunkPlan, 'schedule' | 'statistics' | 'homes'>;
 function homeOf(plan: Flat, id: number): string | undefined {
   const all = plan.buffers.filter(
     (b) =>
-      b.node === id && b.role !== 'input' && !(b.role === 'result' && plan.epilogue.includes(id)),
+      b.node === id &&
+      b.role !== 'input' &&
+      b.role !== 'state' &&
+      !(b.role === 'result' && plan.epilogue.includes(id)),
   );
   return (all.find((b) => b.role !== 'result') ?? all[0])?.name;
 }
@@ -58,21 +65,26 @@ export function scheduleTree(
     for (const id of ids) for (const i of node(id)?.inputs ?? []) visit(i);
     return [...out];
   };
+  const product = (st: Extract<Stage, { kind: 'matmul' }>) => {
+    const reads = [st.roles.a, st.roles.b].map(
+      (i) => inputCopy(i, true) ?? homeOf(plan, i) ?? `%${i}`,
+    );
+    const writes = buffersOf(st.node, (b) => b.role !== 'input');
+    return { ...st, reads: st.roles.accumulate ? [...reads, ...writes] : reads, writes };
+  };
   const step = (st: Stage): LoopStep => {
     switch (st.kind) {
-      case 'matmul': {
-        const reads = [st.roles.a, st.roles.b].map(
-          (i) => inputCopy(i, true) ?? homeOf(plan, i) ?? `%${i}`,
-        );
-        const writes = buffersOf(st.node, (b) => b.role !== 'input');
-        return { ...st, reads: st.roles.accumulate ? [...reads, ...writes] : reads, writes };
-      }
+      case 'matmul':
+        return product(st);
       case 'row':
         return {
           ...st,
           reads: readsOf(st.nodes, new Set(st.nodes)),
           writes: st.stores.flatMap((id) =>
-            buffersOf(id, (b) => b.role !== 'input' && b.role !== 'accumulator'),
+            buffersOf(
+              id,
+              (b) => b.role !== 'input' && b.role !== 'accumulator' && b.role !== 'state',
+            ),
           ),
         };
       case 'carry': {
@@ -95,7 +107,7 @@ export function scheduleTree(
       dims: plan.rows,
       tile: sw.pre ? { dims: plan.rows } : { dims: [], chunkRows: true },
       sweep: sw.index,
-      body: sw.stages.map(step),
+      body: sw.tiled ? tiledBody(sw.index, sw.tiled, step, product, readsOf) : sw.stages.map(step),
     });
     for (const g of plan.globals.filter((x) => x.before === sw.index + 1 && x.before > 0))
       schedule.push(global(g));
@@ -117,6 +129,84 @@ export function scheduleTree(
     if (h !== undefined) homes.set(b.node, h);
   }
   return { schedule, statistics: statisticsOf(fn, plan.classes, plan), homes };
+}
+
+/**
+ * A tiled sweep's loop body: the stages before, one pass over the tiles per statistic level
+ * (the projections' tile, then that level's statistics merged into their states), the
+ * per-row stores, the backward pass (the projections' tile, dz, the backward products over
+ * the tile), the stages after.
+ */
+function tiledBody(
+  sweep: number,
+  t: TiledSweep,
+  step: (st: Stage) => LoopStep,
+  product: (st: Extract<Stage, { kind: 'matmul' }>) => Extract<LoopStep, { kind: 'matmul' }>,
+  readsOf: (ids: readonly number[], local: ReadonlySet<number>) => string[],
+): BodyStep[] {
+  const local = new Set(t.stage.nodes);
+  const tileBuffers = new Set(t.forward.flatMap((p) => product(p).writes));
+  const stageReads = readsOf(t.stage.nodes, local);
+  const states = (levels: number) =>
+    t.statistics.slice(0, levels).flatMap((l) => l.map((s) => s.state));
+  const tile = { dims: [], tileWidth: true };
+  const forward = t.forward.map((p) => ({ ...product(p), tiled: 'n' as const }));
+  const rowStep = (
+    role: TileRowStep['role'],
+    level: number,
+    reads: string[],
+    writes: string[],
+  ): TileRowStep => ({ kind: 'tile-row', role, sweep, level, reads, writes });
+  const body: BodyStep[] = t.before.map(step);
+  t.statistics.forEach((level, k) => {
+    const loop: TileLoop = {
+      kind: 'tiles',
+      dim: t.dim,
+      tile,
+      pass: k + 1,
+      backward: false,
+      body: [
+        ...forward,
+        rowStep(
+          'statistics',
+          k + 1,
+          [...stageReads, ...states(k)],
+          level.map((s) => s.state),
+        ),
+      ],
+    };
+    body.push(loop);
+  });
+  const all = t.statistics.length;
+  const storesOf = (ids: readonly number[]) =>
+    ids.flatMap((id) => step({ kind: 'row', nodes: [], stores: [id] }).writes);
+  if (t.rowStores.length)
+    body.push(
+      rowStep(
+        'finish',
+        all,
+        [...stageReads.filter((b) => !tileBuffers.has(b)), ...states(all)],
+        storesOf(t.rowStores),
+      ),
+    );
+  if (t.backward.length)
+    body.push({
+      kind: 'tiles',
+      dim: t.dim,
+      tile,
+      pass: all + 1,
+      backward: true,
+      body: [
+        ...forward,
+        rowStep('dz', all, [...stageReads, ...states(all)], storesOf(t.dz)),
+        ...t.backward.map((p) => ({
+          ...product(p),
+          tiled: p.roles.k.includes(t.dim) ? ('k' as const) : ('m' as const),
+        })),
+      ],
+    });
+  body.push(...t.after.map(step));
+  return body;
 }
 
 function statisticsOf(

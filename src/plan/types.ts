@@ -56,6 +56,44 @@ export interface Sweep {
    * the sum of a mask. Its per-row values are sized for every row (4 bytes a row).
    */
   readonly pre: boolean;
+  /** The vocabulary-tiled form of this sweep, when the plan has that shape (see tiled-shape.ts). */
+  readonly tiled?: TiledSweep;
+}
+
+/** A statistic of a tiled sweep: its monoid's state per row of the chunk, merged tile by tile. */
+export interface TileStatistic {
+  readonly node: number;
+  /** The reduction op whose record holds the monoid, or `gather`. */
+  readonly monoid: string;
+  /** Read as the Σ half of `logsumexp(of)`'s state (a softmax denominator Σ e^(x − max x)). */
+  readonly of?: number;
+  /** The chunk-scoped arena slot holding the state (`width` words per row). */
+  readonly state: string;
+  readonly width: 1 | 2;
+}
+
+/**
+ * A sweep with its projections' output dim cut into tiles (Cut Cross-Entropy): per chunk,
+ * the stages `before`, one pass over the tiles per statistic level (each recomputing the
+ * forward products' tile and merging that level's statistics into their states), the
+ * per-row values after the statistics, a last pass forming dz per tile from the finished
+ * statistics and running the backward products on it, then the stages `after`.
+ */
+export interface TiledSweep {
+  readonly dim: Dim;
+  /** Elements of `dim` per tile; the last tile holds what is left. */
+  readonly width: number;
+  readonly before: readonly Stage[];
+  readonly forward: readonly Extract<Stage, { kind: 'matmul' }>[];
+  /** The row stage of the tile values, the statistics and the per-row values after them. */
+  readonly stage: Extract<Stage, { kind: 'row' }>;
+  readonly statistics: readonly (readonly TileStatistic[])[];
+  /** The stage's per-element stores (dz), formed tile by tile in the backward pass. */
+  readonly dz: readonly number[];
+  /** The stage's per-row stores, written once the statistics are finished. */
+  readonly rowStores: readonly number[];
+  readonly backward: readonly Extract<Stage, { kind: 'matmul' }>[];
+  readonly after: readonly Stage[];
 }
 
 /**
@@ -76,7 +114,12 @@ export interface PlanBuffer {
   readonly dtype: DType;
   /** The dims held; for `chunk` buffers the row dims stand for the chunk's rows. */
   readonly dims: readonly Dim[];
-  readonly role: 'input' | 'value' | 'partial' | 'accumulator' | 'result';
+  readonly role: 'input' | 'value' | 'partial' | 'accumulator' | 'result' | 'state';
+  /**
+   * A chunk buffer holding one tile of its inner dim `dim` (`width` elements a row, the row
+   * stride), at the current tile's start: the tiled shape's logits and dz.
+   */
+  readonly tile?: { readonly dim: Dim; readonly width: number };
   /** For results: the result name (`out`, `grad.X`...). */
   readonly result?: string;
   /** A chunk buffer reusing the storage of another (dz overwriting z). */
@@ -101,6 +144,38 @@ export type LoopStep = Stage & {
   readonly writes: readonly string[];
 };
 
+/** A product over the current tile: of its `n` (z = Xc·W_tᵀ), `k` (dXc += dz_t·W_t) or `m` (dW[t]). */
+export type TileProductStep = Extract<LoopStep, { kind: 'matmul' }> & {
+  readonly tiled: 'm' | 'n' | 'k';
+};
+
+/**
+ * A row kernel of a tiled sweep (one workgroup per row): `statistics` merges the tile's part
+ * of the statistics of `level` into their states; `dz` forms the per-element stores of the
+ * tile; `finish` (outside the tile loops) writes the per-row stores from finished statistics.
+ */
+export interface TileRowStep {
+  readonly kind: 'tile-row';
+  readonly role: 'statistics' | 'dz' | 'finish';
+  readonly sweep: number;
+  readonly level: number;
+  readonly reads: readonly string[];
+  readonly writes: readonly string[];
+}
+
+/** A loop over the tiles of `dim` inside a chunk: a statistics pass, or the backward one. */
+export interface TileLoop {
+  readonly kind: 'tiles';
+  readonly dim: Dim;
+  readonly tile: SizeExpr;
+  readonly pass: number;
+  readonly backward: boolean;
+  readonly body: readonly (TileProductStep | TileRowStep)[];
+}
+
+/** A step of a chunk loop's body. */
+export type BodyStep = LoopStep | TileLoop | TileRowStep;
+
 /**
  * The schedule as a tree of loops: a loop over the row dims in tiles of `tile` rows (a chunk;
  * a pre-pass takes every row at once) whose body is the sweep's stages in order; whole
@@ -112,7 +187,7 @@ export type ScheduleNode =
       readonly dims: readonly Dim[];
       readonly tile: SizeExpr;
       readonly sweep: number;
-      readonly body: readonly LoopStep[];
+      readonly body: readonly BodyStep[];
     }
   | {
       readonly kind: 'global' | 'epilogue';
@@ -140,6 +215,10 @@ export interface RowStatistic {
 
 export interface ChunkPlan {
   readonly kernel: string;
+  /** The plan's shape: rows-only, or rows × tiles of `dim` (`width` each) in its tiled sweeps. */
+  readonly shape:
+    | { readonly kind: 'rows' }
+    | { readonly kind: 'tiles'; readonly dim: Dim; readonly width: number };
   /** Row dims, flattened row-major in this order; chunks are ranges of flattened rows. */
   readonly rows: readonly Dim[];
   readonly classes: ReadonlyMap<number, ValueClass>;

@@ -39,9 +39,18 @@ export function planProblems(plan: ChunkPlan): string[] {
       continue;
     }
     const inLoop = new Set<string>();
-    node.body.forEach((st, k) =>
-      check(`sweep ${node.sweep} step ${k} (${st.kind})`, st.reads, st.writes, inLoop),
-    );
+    node.body.forEach((st, k) => {
+      if (st.kind !== 'tiles')
+        return check(`sweep ${node.sweep} step ${k} (${st.kind})`, st.reads, st.writes, inLoop);
+      st.body.forEach((inner, j) =>
+        check(
+          `sweep ${node.sweep} step ${k} pass ${st.pass} step ${j} (${inner.kind})`,
+          inner.reads,
+          inner.writes,
+          inLoop,
+        ),
+      );
+    });
   }
   return problems;
 }

@@ -59,7 +59,7 @@ export function uniformImage(
   sizes: DimSizes,
   offsets: ReadonlyMap<string, number>,
   scalars: ReadonlyMap<string, number>,
-): { words: Uint32Array; chunkStart: number; chunkRows: number } {
+): UniformImage {
   const words = new Uint32Array(4 * Math.max(1, Math.ceil(p.layout.uniform.length / 4)));
   p.layout.uniform.forEach((w, i) => {
     switch (w.kind) {
@@ -76,6 +76,9 @@ export function uniformImage(
       case 'slot':
         words[i] = offsets.get(w.buffer) ?? 0;
         break;
+      case 'tile':
+        words[i] = p.plan.shape.kind === 'tiles' ? p.plan.shape.width : 0;
+        break;
       default:
         break;
     }
@@ -84,5 +87,20 @@ export function uniformImage(
     words,
     chunkStart: uniformIndex(p.layout, (w) => w.kind === 'chunkStart'),
     chunkRows: uniformIndex(p.layout, (w) => w.kind === 'chunkRows'),
+    ...(p.plan.shape.kind === 'tiles'
+      ? {
+          tileStart: uniformIndex(p.layout, (w) => w.kind === 'tileStart'),
+          tileWidth: uniformIndex(p.layout, (w) => w.kind === 'tileWidth'),
+        }
+      : {}),
   };
+}
+
+/** The uniform block and where the words set per chunk (and per tile) are. */
+export interface UniformImage {
+  readonly words: Uint32Array;
+  readonly chunkStart: number;
+  readonly chunkRows: number;
+  readonly tileStart?: number;
+  readonly tileWidth?: number;
 }

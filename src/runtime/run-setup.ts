@@ -13,7 +13,7 @@ import { MatmulRunner } from './matmul.ts';
 import { chooseChunkRows, elementBytes, memoryModel, type ChunkChoice } from './memory.ts';
 import { BufferUsage } from './usage.ts';
 import { readbackSliced } from './readback.ts';
-import { arenaImage, uniformImage } from './images.ts';
+import { arenaImage, uniformImage, type UniformImage } from './images.ts';
 import {
   stageInput,
   type DeviceTensor,
@@ -81,7 +81,7 @@ export interface Run {
     string,
     { pipeline: GPUComputePipeline; group: GPUBindGroup; module: KernelModule }
   >;
-  readonly uni: { words: Uint32Array; chunkStart: number; chunkRows: number };
+  readonly uni: UniformImage;
   readonly uniform: GPUBuffer;
   /** Device copies and conversions of the inputs, to run before the program. */
   readonly staging: GPUCommandEncoder;

@@ -4,6 +4,7 @@ import type { KernelModule } from '../../codegen/kernel-module.ts';
 import { GRID_X } from '../../codegen/kernel-module.ts';
 import { evalSize } from '../../codegen/layout.ts';
 import type { MatmulSpec } from '../../codegen/matmul-spec.ts';
+import type { ChunkStep } from '../../codegen/program.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
 import type { DimSizes } from '../tensor/tensor.ts';
 import { MatmulRunner, OperandRangeError } from './matmul.ts';
@@ -14,10 +15,46 @@ import { BufferUsage } from './usage.ts';
 export interface Recorder {
   /** The encoder the next commands go to. */
   encoder(): GPUCommandEncoder;
-  /** Sets the chunk's first row and row count for the next commands. */
-  setChunk(start: number, rows: number): void;
+  /** Sets the chunk's first row and row count (and the tile's, in a tile loop) for the next commands. */
+  setChunk(start: number, rows: number, tile?: Tile): void;
   /** The commands of one chunk (or one pass alone) are recorded. */
   endChunk(): void;
+}
+
+/** The current tile of a tile loop: its first element and width. */
+export interface Tile {
+  readonly start: number;
+  readonly width: number;
+}
+
+/** Writes the chunk's (and tile's) words into the uniform block. */
+function setWords(run: Run, start: number, rows: number, tile: Tile | undefined): void {
+  const u = run.uni;
+  u.words[u.chunkStart] = start;
+  u.words[u.chunkRows] = rows;
+  if (u.tileStart !== undefined) u.words[u.tileStart] = tile?.start ?? 0;
+  if (u.tileWidth !== undefined) u.words[u.tileWidth] = tile?.width ?? 0;
+}
+
+/**
+ * Uniform blocks a run records: before, each sweep's chunks (one block per chunk, plus per
+ * tile loop one per tile and one after it) and its after-kernels, the epilogue.
+ */
+function uniformBlocks(run: Run): number {
+  const tilesOf = (steps: readonly ChunkStep[]): number =>
+    steps.reduce((s, st) => {
+      if (st.kind !== 'tiles') return s;
+      const size = run.sizes.get(st.dim) ?? 0;
+      return s + Math.max(1, Math.ceil(size / Math.max(1, st.width))) + 1;
+    }, 1);
+  const isPre = (i: number) => run.p.plan.sweeps[i]?.pre === true;
+  return (
+    2 +
+    run.p.sweeps.reduce(
+      (s, sw) => s + 1 + (isPre(sw.index) ? 1 : run.chunk.chunks) * tilesOf(sw.chunk),
+      0,
+    )
+  );
 }
 
 /** One submit per chunk, the uniform written before each (the queue orders the writes). */
@@ -25,9 +62,8 @@ export function streamRecorder(run: Run): Recorder {
   let enc: GPUCommandEncoder | undefined;
   return {
     encoder: () => (enc ??= run.dev.device.createCommandEncoder({ label: 'projc chunk' })),
-    setChunk(start, rows) {
-      run.uni.words[run.uni.chunkStart] = start;
-      run.uni.words[run.uni.chunkRows] = rows;
+    setChunk(start, rows, tile) {
+      setWords(run, start, rows, tile);
       run.pool.upload(run.uniform, run.uni.words);
     },
     endChunk() {
@@ -44,10 +80,7 @@ export function streamRecorder(run: Run): Recorder {
  */
 export function recordRecorder(run: Run, enc: GPUCommandEncoder): Recorder & { finish(): void } {
   const blockWords = run.uni.words.length;
-  const isPre = (i: number) => run.p.plan.sweeps[i]?.pre === true;
-  // before + (each sweep's chunks + its after) + epilogue
-  const blocks =
-    2 + run.p.sweeps.reduce((s, sw) => s + 1 + (isPre(sw.index) ? 1 : run.chunk.chunks), 0);
+  const blocks = uniformBlocks(run);
   const image = new Uint32Array(blocks * blockWords);
   const imageBuf = run.pool.create(
     'uniform-image',
@@ -57,10 +90,9 @@ export function recordRecorder(run: Run, enc: GPUCommandEncoder): Recorder & { f
   let used = 0;
   return {
     encoder: () => enc,
-    setChunk(start, rows) {
+    setChunk(start, rows, tile) {
       if (used >= blocks) throw new InternalError('uniform image too small');
-      run.uni.words[run.uni.chunkStart] = start;
-      run.uni.words[run.uni.chunkRows] = rows;
+      setWords(run, start, rows, tile);
       image.set(run.uni.words, used * blockWords);
       enc.copyBufferToBuffer(imageBuf, used * blockWords * 4, run.uniform, 0, blockWords * 4);
       used++;
@@ -111,10 +143,34 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
       state.start = start;
       state.rows = Math.min(step, total - start);
       rec.setChunk(state.start, state.rows);
-      const enc = rec.encoder();
+      let enc = rec.encoder();
       for (const s of sw.chunk) {
         if (s.kind === 'kernel') dispatch(enc, s.module);
-        else encodeSplit(runner, enc, matmulArgs(s.spec, buffers, sizes, state));
+        else if (s.kind === 'matmul')
+          encodeSplit(runner, enc, matmulArgs(s.spec, buffers, sizes, state));
+        else {
+          // A tile loop: each tile is a block of its own with its start and width in the
+          // uniform (the queue orders uniform writes between submits, not within one).
+          rec.endChunk();
+          const size = sizes.get(s.dim) ?? 0;
+          for (let t0 = 0; t0 < size; t0 += s.width) {
+            const tile = { start: t0, width: Math.min(s.width, size - t0) };
+            rec.setChunk(state.start, state.rows, tile);
+            const te = rec.encoder();
+            const at = { ...state, tileStart: tile.start, tileWidth: tile.width };
+            for (const inner of s.steps) {
+              if (inner.kind === 'kernel') dispatch(te, inner.module);
+              else if (inner.kind === 'matmul') {
+                const args = matmulArgs(inner.spec, buffers, sizes, at);
+                const accumulate = args.accumulate || (inner.accumulateTiles === true && t0 > 0);
+                encodeSplit(runner, te, { ...args, accumulate });
+              } else throw new InternalError('a tile loop inside a tile loop');
+            }
+            rec.endChunk();
+          }
+          rec.setChunk(state.start, state.rows);
+          enc = rec.encoder();
+        }
       }
       rec.endChunk();
       yield chunksInAll;
@@ -203,7 +259,7 @@ function matmulArgs(
   s: MatmulSpec,
   buffers: ReadonlyMap<string, GPUBuffer>,
   sizes: DimSizes,
-  chunk: { start: number; rows: number },
+  chunk: { start: number; rows: number; tileStart?: number; tileWidth?: number },
 ) {
   const e = (x: Parameters<typeof evalSize>[0]) => evalSize(x, sizes, chunk);
   const operand = (d: string) => (d === 'bf16' || d === 'f16' ? d : 'f32');

@@ -1,0 +1,108 @@
+// The rows × vocabulary-tiles shape against the rows-only one on the WebGPU runtime: every
+// example (and the loss tests' programs) the analysis finds eligible runs on both shapes on
+// small ragged shapes (tiles of 16 over V = 37: two full tiles and a short one; chunks of 5
+// rows) with the same results and gradients within f32 tolerance; for the others, forcing
+// the tiled shape is P0405 with the analysis' reason.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateProgram } from '../../codegen/program.ts';
+import { UserError } from '../../src/diagnostics/diagnostic.ts';
+import type { IrFunction } from '../../src/ir/types.ts';
+import { planKernel } from '../../src/plan/build-plan.ts';
+import { vocabTiling } from '../../src/plan/vocab-tiling.ts';
+import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.ts';
+import { execute } from '../../src/runtime/execute.ts';
+import type { Tensor } from '../../src/tensor/tensor.ts';
+import {
+  exampleFiles,
+  exampleKernels,
+  expectClose,
+  floatTensorParams,
+  randomCotangents,
+  sizesFor,
+  testInputs,
+} from './gpu-helpers.ts';
+
+let dev: AcquiredDevice;
+
+beforeAll(async () => {
+  dev = await acquireDevice();
+});
+
+afterAll(() => {
+  dev?.release();
+});
+
+const DIMS = { N: 13, H: 8, V: 37, B: 3, T: 5, M: 11 };
+const TILE = 16;
+
+async function run(
+  fn: IrFunction,
+  grad: readonly string[],
+  vocabTile: number | undefined,
+  inputs: ReadonlyMap<string, Tensor>,
+  sizes: Map<string, number>,
+  cot: ReturnType<typeof randomCotangents>,
+) {
+  const planned = planKernel({
+    kernel: fn,
+    grad,
+    cotangents: cot.cot,
+    ...(vocabTile !== undefined ? { schedule: { vocabTile } } : {}),
+  });
+  const program = generateProgram(planned.fn, planned.plan);
+  const all = new Map(inputs);
+  for (const [k, t] of cot.tensors) all.set(k, t);
+  const r = await execute(dev, program, all, sizes, { chunkRows: 5 });
+  return { plan: planned.plan, values: r.values };
+}
+
+/** Forcing the tiled shape, or the P0405 it raises. */
+function tiledOrWhy(
+  fn: IrFunction,
+  grad: readonly string[],
+  cot: ReturnType<typeof randomCotangents>,
+) {
+  try {
+    planKernel({ kernel: fn, grad, cotangents: cot.cot, schedule: { vocabTile: TILE } });
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    return e;
+  }
+}
+
+describe('vocabulary tiling: both shapes, the same results', () => {
+  for (const file of exampleFiles())
+    for (const withGrad of [false, true])
+      it(`${file}${withGrad ? ' with gradients' : ''}`, async () => {
+        for (const fn of exampleKernels(file)) {
+          const sizes = sizesFor(fn, DIMS);
+          const grad = withGrad ? floatTensorParams(fn) : [];
+          const cot = randomCotangents(fn, sizes, 7);
+          const err = tiledOrWhy(fn, grad, cot);
+          if (err) {
+            // The reason is the analysis' (or the tiled shape's own limit, named as such).
+            const { fn: joint, plan } = planKernel({ kernel: fn, grad, cotangents: cot.cot });
+            const reasons = vocabTiling(joint, plan).flatMap((t) => (t.eligible ? [] : [t.reason]));
+            expect(err.diagnostics[0]?.code).toBe('P0405');
+            expect(reasons.length, `${file}: ${err.message}`).toBeGreaterThan(0);
+            expect(
+              reasons.some((r) => err.message.includes(r)) || /stays rows-only/.test(err.message),
+              err.message,
+            ).toBe(true);
+            continue;
+          }
+          const inputs = testInputs(fn, sizes, 11);
+          const rows = await run(fn, grad, undefined, inputs, sizes, cot);
+          const tiles = await run(fn, grad, TILE, inputs, sizes, cot);
+          expect(tiles.plan.shape).toMatchObject({ kind: 'tiles', width: TILE });
+          expect([...tiles.values.keys()].sort()).toEqual([...rows.values.keys()].sort());
+          for (const [k, want] of rows.values)
+            expectClose(tiles.values.get(k), want, `${file} ${fn.name} ${k}`, {
+              rtol: 2e-5,
+              atol: 1e-6,
+              label: 'tiled vs rows-only',
+            });
+        }
+      });
+});
