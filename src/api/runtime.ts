@@ -10,6 +10,7 @@ import { acquireDevice, type AcquiredDevice, type AcquireOptions } from '../runt
 import { executeSources, type ExecuteOptions, type ExecuteResult } from '../runtime/execute.ts';
 import type { InputSource } from '../runtime/input-sources.ts';
 import { tuneMatmulTiles } from '../runtime/matmul-tune.ts';
+import { chooseShape } from '../runtime/shape-choice.ts';
 import {
   bindInputs,
   checkCotangentShapes,
@@ -29,7 +30,13 @@ export interface RuntimeOptions extends AcquireOptions {
   readonly matmulTiles?: MatmulTiles | 'tune';
 }
 
-export interface RunOptions extends ExecuteOptions {
+/** The plan's shape (docs/runtime.md §2): by default the planner's choice from the budget. */
+export interface ShapeOptions {
+  /** `rows`: rows-only; a number: rows × vocabulary tiles of that width (P0405 if it cannot). */
+  readonly vocabTile?: number | 'rows';
+}
+
+export interface RunOptions extends ExecuteOptions, ShapeOptions {
   /** Parameters to differentiate with respect to. */
   readonly grad?: readonly string[];
   /** Cotangents by result name: a number, or a tensor with the result's shape. */
@@ -63,7 +70,7 @@ export interface RunOutput {
 export interface Saved {
   readonly kernel: IrFunction;
   readonly inputs: ReadonlyMap<string, InputSource>;
-  readonly options: ExecuteOptions;
+  readonly options: ExecuteOptions & ShapeOptions;
 }
 
 /**
@@ -116,13 +123,20 @@ export class Runtime {
     grad: readonly string[] = [],
     cotangents: ReadonlyMap<string, Cotangent> = new Map(),
     gradientsOnly = false,
+    vocabTile?: number,
   ): Program {
-    const key = JSON.stringify([grad, [...cotangents], gradientsOnly]);
+    const key = JSON.stringify([grad, [...cotangents], gradientsOnly, vocabTile ?? 'rows']);
     const forKernel = this.programs.get(kernel) ?? new Map<string, Program>();
     this.programs.set(kernel, forKernel);
     let p = forKernel.get(key);
     if (!p) {
-      const planned = planKernel({ kernel, grad, cotangents, gradientsOnly });
+      const planned = planKernel({
+        kernel,
+        grad,
+        cotangents,
+        gradientsOnly,
+        ...(vocabTile !== undefined ? { schedule: { vocabTile } } : {}),
+      });
       p = generateProgram(
         planned.fn,
         planned.plan,
@@ -131,6 +145,42 @@ export class Runtime {
       forKernel.set(key, p);
     }
     return p;
+  }
+
+  /**
+   * The program of a call and the options to run it with: the shape the planner picks for
+   * these sizes and the budget (rows-only, or vocabulary tiles with the chunk rows chosen
+   * with them), unless `vocabTile` forces one.
+   */
+  private shaped(
+    kernel: IrFunction,
+    call: { grad: readonly string[]; cot: ReadonlyMap<string, Cotangent>; gradientsOnly: boolean },
+    sizes: ReadonlyMap<string, number>,
+    opts: ExecuteOptions & ShapeOptions,
+  ): { program: Program; options: ExecuteOptions } {
+    const { vocabTile, ...options } = opts;
+    const limits = {
+      ...this.device.limits,
+      maxStorageBufferBindingSize: Math.min(
+        this.device.limits.maxStorageBufferBindingSize,
+        opts.maxStorageBufferBindingSize ?? Infinity,
+      ),
+    };
+    const c = chooseShape(
+      (w) => this.program(kernel, call.grad, call.cot, call.gradientsOnly, w),
+      sizes,
+      limits,
+      {
+        ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
+        ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+        ...(vocabTile !== undefined ? { vocabTile } : {}),
+      },
+    );
+    const tiled = c.shape.kind === 'tiles' && opts.chunkRows === undefined;
+    return {
+      program: c.program,
+      options: tiled ? { ...options, chunkRows: c.chunk.chunkRows } : options,
+    };
   }
 
   /**
@@ -150,13 +200,13 @@ export class Runtime {
     const sizes = bindDims(kernel, shapesOf(kernel, tensors));
     completeOptional(kernel, tensors, sizes, opts.grad);
     checkCotangentShapes(kernel, extra, sizes);
-    const r = await executeSources(
-      this.device,
-      this.program(kernel, opts.grad ?? [], cot),
-      tensors,
+    const { program, options } = this.shaped(
+      kernel,
+      { grad: opts.grad ?? [], cot, gradientsOnly: false },
       sizes,
       opts,
     );
+    const r = await executeSources(this.device, program, tensors, sizes, options);
     return split(r);
   }
 
@@ -164,13 +214,19 @@ export class Runtime {
   async forward(
     kernel: IrFunction,
     inputs: Readonly<Record<string, TensorInput>>,
-    opts: ExecuteOptions = {},
+    opts: ExecuteOptions & ShapeOptions = {},
   ): Promise<{ outputs: Map<string, Tensor>; saved: Saved; stats: RunOutput['stats'] }> {
     this.live('forward');
     const tensors = bindInputs(kernel, inputs);
     const sizes = bindDims(kernel, shapesOf(kernel, tensors));
     completeOptional(kernel, tensors, sizes);
-    const r = split(await executeSources(this.device, this.program(kernel), tensors, sizes, opts));
+    const { program, options } = this.shaped(
+      kernel,
+      { grad: [], cot: new Map(), gradientsOnly: false },
+      sizes,
+      opts,
+    );
+    const r = split(await executeSources(this.device, program, tensors, sizes, options));
     return {
       outputs: r.outputs,
       saved: { kernel, inputs: tensors, options: opts },
@@ -194,15 +250,13 @@ export class Runtime {
     const sizes = bindDims(saved.kernel, shapesOf(saved.kernel, tensors));
     completeOptional(saved.kernel, tensors, sizes, grad);
     checkCotangentShapes(saved.kernel, extra, sizes);
-    const r = split(
-      await executeSources(
-        this.device,
-        this.program(saved.kernel, grad, cot, true),
-        tensors,
-        sizes,
-        saved.options,
-      ),
+    const { program, options } = this.shaped(
+      saved.kernel,
+      { grad, cot, gradientsOnly: true },
+      sizes,
+      saved.options,
     );
+    const r = split(await executeSources(this.device, program, tensors, sizes, options));
     return { grads: r.grads, stats: r.stats };
   }
 

@@ -34,3 +34,13 @@ export function parseChunkRows(s: string | undefined): number | undefined {
     throw new UsageError(`--chunk-rows takes auto or a positive integer, got \`${s}\``);
   return v;
 }
+
+/** `--vocab-tile auto|rows|T`: the planner's shape, rows-only, or vocabulary tiles of T. */
+export function parseVocabTile(s: string | undefined): number | 'rows' | undefined {
+  if (s === undefined || s === 'auto') return undefined;
+  if (s === 'rows') return 'rows';
+  const v = Number(s);
+  if (!Number.isSafeInteger(v) || v < 1)
+    throw new UsageError(`--vocab-tile takes auto, rows or a positive integer, got \`${s}\``);
+  return v;
+}

@@ -7,6 +7,7 @@ import { printDiagnostics, readSource, type Io } from './io.ts';
 import type { CliValues } from './options.ts';
 import { gradList, planningCotangents } from './options.ts';
 import { selectKernel } from './select-kernel.ts';
+import { parseVocabTile } from './bytes.ts';
 import { UsageError } from './usage.ts';
 
 /**
@@ -24,7 +25,13 @@ export function irCommand(files: readonly string[], v: CliValues, io: Io): numbe
   // Derive and plan before printing anything, so that a bad --grad leaves no partial output.
   const cotangents = planningCotangents(fn, v.cotangent);
   const joint = wrt.length ? differentiate(fn, { wrt, cotangents }) : undefined;
-  const planned = planKernel({ kernel: fn, grad: wrt, cotangents });
+  const tile = parseVocabTile(v['vocab-tile']);
+  const planned = planKernel({
+    kernel: fn,
+    grad: wrt,
+    cotangents,
+    ...(typeof tile === 'number' ? { schedule: { vocabTile: tile } } : {}),
+  });
   io.out(`# forward\n${printFunction(fn)}`);
   if (joint) {
     io.out(

@@ -16,6 +16,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   'chunk-rows': { type: 'string' },
   'memory-budget': { type: 'string' },
+  'vocab-tile': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
   grid: { type: 'string' },

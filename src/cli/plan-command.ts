@@ -5,15 +5,20 @@ import { planKernel } from '../plan/build-plan.ts';
 import { PLAN_LIMITS } from '../plan/device-limits.ts';
 import { printPlan } from '../plan/print-plan.ts';
 import { checkDeviceFit } from '../runtime/device-fit.ts';
-import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memory.ts';
-import { parseBytes, parseChunkRows } from './bytes.ts';
+import { materializedBytes } from '../runtime/memory.ts';
+import { chooseShape } from '../runtime/shape-choice.ts';
+import { shapeText } from '../plan/print-plan.ts';
+import { parseBytes, parseChunkRows, parseVocabTile } from './bytes.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
 import { gradList, parseDims, planningCotangents, type CliValues } from './options.ts';
 import { formatBytes } from './run-report.ts';
 import { selectKernel } from './select-kernel.ts';
 import { UsageError } from './usage.ts';
 
-/** `projc plan FILE --dims ... [--grad X,W] [--memory-budget B] [--chunk-rows K] [--json]`. */
+/**
+ * `projc plan FILE --dims ... [--grad X,W] [--memory-budget B] [--chunk-rows K]
+ * [--vocab-tile auto|rows|T] [--json]`.
+ */
 export function planCommand(files: readonly string[], v: CliValues, io: Io): number {
   if (files.length !== 1) throw new UsageError('plan needs exactly one FILE');
   if (v.dims === undefined)
@@ -35,18 +40,33 @@ export function planCommand(files: readonly string[], v: CliValues, io: Io): num
       .map((p) => [p.name, p.dims.map((d) => given.get(d) ?? 0)]),
   );
   const sizes = bindDims(fn, shapes, given);
-  const planned = planKernel({ kernel: fn, grad, cotangents: planningCotangents(fn, v.cotangent) });
-  const program = generateProgram(planned.fn, planned.plan);
-  const model = memoryModel(program, sizes);
+  const cotangents = planningCotangents(fn, v.cotangent);
   const chunkRows = parseChunkRows(v['chunk-rows']);
   const budget =
     v['memory-budget'] === undefined
       ? undefined
       : parseBytes('--memory-budget', v['memory-budget']);
-  const choice = chooseChunkRows(model, PLAN_LIMITS, {
-    ...(chunkRows !== undefined ? { chunkRows } : {}),
-    ...(budget !== undefined ? { memoryBudget: budget } : {}),
-  });
+  const vocabTile = parseVocabTile(v['vocab-tile']);
+  const shape = chooseShape(
+    (width) => {
+      const p = planKernel({
+        kernel: fn,
+        grad,
+        cotangents,
+        ...(width !== undefined ? { schedule: { vocabTile: width } } : {}),
+      });
+      return generateProgram(p.fn, p.plan);
+    },
+    sizes,
+    PLAN_LIMITS,
+    {
+      ...(chunkRows !== undefined ? { chunkRows } : {}),
+      ...(budget !== undefined ? { memoryBudget: budget } : {}),
+      ...(vocabTile !== undefined ? { vocabTile } : {}),
+    },
+  );
+  const { program, model, chunk: choice } = shape;
+  const planned = program;
   checkDeviceFit(program, sizes, PLAN_LIMITS, choice.chunkRows);
   const baseline = materializedBytes(program, sizes);
   const summary = {
@@ -58,6 +78,11 @@ export function planCommand(files: readonly string[], v: CliValues, io: Io): num
       projections: s.projections,
       stages: s.stages.length,
     })),
+    shape: shape.shape.kind,
+    ...(shape.shape.kind === 'tiles'
+      ? { tileDim: shape.shape.dim, tileWidth: shape.shape.width }
+      : {}),
+    shapeReason: shape.reason,
     chunkRows: choice.chunkRows,
     chunks: choice.chunks,
     chunkReason: choice.reason,
@@ -76,6 +101,7 @@ export function planCommand(files: readonly string[], v: CliValues, io: Io): num
     [
       `memory with ${[...sizes].map(([d, n]) => `${d}=${n}`).join(' ')}:`,
       `  fixed (inputs, results, accumulators): ${formatBytes(model.fixedBytes)}`,
+      `  shape: ${shapeText(shape.shape)} (${shape.reason})`,
       `  per chunk row: ${formatBytes(model.perRowBytes)}`,
       `  chunk: ${choice.chunkRows} rows (${choice.reason}), ${choice.chunks} chunk${choice.chunks === 1 ? '' : 's'} per sweep`,
       `  predicted peak: ${formatBytes(choice.predictedPeakBytes)}`,

@@ -16,7 +16,7 @@ import { rowDims, runCpu, type RunResult } from '../run/run-cpu.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
 import { gradList, parseAssignment, parseDims, type CliValues } from './options.ts';
 import { formatRun, runJson, type RunMeta } from './run-report.ts';
-import { parseBytes, parseChunkRows } from './bytes.ts';
+import { parseBytes, parseChunkRows, parseVocabTile } from './bytes.ts';
 import { runWebgpu } from './run-webgpu.ts';
 import { resultsFile } from './run-output.ts';
 import { outputTarget, writeOutputFile } from './output-file.ts';
@@ -92,7 +92,16 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
     const rows = rowDims(fn).reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
     meta = { backend, chunkRows: rows, chunks: 1, passes: 1 };
   } else {
-    const g = await runWebgpu(fn, inputs, sizes, grad, cot.map, { chunkRows, memoryBudget }, io);
+    const vocabTile = parseVocabTile(v['vocab-tile']);
+    const g = await runWebgpu(
+      fn,
+      inputs,
+      sizes,
+      grad,
+      cot.map,
+      { chunkRows, memoryBudget, vocabTile },
+      io,
+    );
     r = g.result;
     meta = g.meta;
   }

@@ -8,6 +8,7 @@ import type { RunResult } from '../run/run-cpu.ts';
 import { acquireDevice } from '../runtime/device.ts';
 import { execute } from '../runtime/execute.ts';
 import { materializedBytes } from '../runtime/memory.ts';
+import { chooseShape } from '../runtime/shape-choice.ts';
 import type { Io } from './io.ts';
 import type { RunMeta } from './run-report.ts';
 
@@ -18,16 +19,41 @@ export async function runWebgpu(
   sizes: DimSizes,
   grad: readonly string[],
   cotangents: ReadonlyMap<string, Cotangent>,
-  opts: { chunkRows?: number | undefined; memoryBudget?: number | undefined },
+  opts: {
+    chunkRows?: number | undefined;
+    memoryBudget?: number | undefined;
+    vocabTile?: number | 'rows' | undefined;
+  },
   io: Io,
 ): Promise<{ result: RunResult; meta: RunMeta }> {
-  const planned = planKernel({ kernel: fn, grad, cotangents });
-  const program = generateProgram(planned.fn, planned.plan);
   const dev = await acquireDevice();
   try {
+    // The plan's shape for these sizes and the device's limits (rows-only or vocabulary tiles).
+    const shape = chooseShape(
+      (width) => {
+        const p = planKernel({
+          kernel: fn,
+          grad,
+          cotangents,
+          ...(width !== undefined ? { schedule: { vocabTile: width } } : {}),
+        });
+        return generateProgram(p.fn, p.plan);
+      },
+      sizes,
+      dev.limits,
+      {
+        ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
+        ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+        ...(opts.vocabTile !== undefined ? { vocabTile: opts.vocabTile } : {}),
+      },
+    );
+    const program = shape.program;
+    const planned = program;
+    const chunkRows =
+      opts.chunkRows ?? (shape.shape.kind === 'tiles' ? shape.chunk.chunkRows : undefined);
     const bar = progressBar(io);
     const r = await execute(dev, program, inputs, sizes, {
-      ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
+      ...(chunkRows !== undefined ? { chunkRows } : {}),
       ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       onProgress: bar,
     });

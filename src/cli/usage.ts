@@ -4,14 +4,15 @@ export const USAGE = `projc — compile reduce(f, X @ W) programs into chunked, 
 
 usage:
   projc check FILE...                                   parse and type-check
-  projc ir FILE [--kernel K] [--grad X,W]               print the forward and backward IR
+  projc ir FILE [--kernel K] [--grad X,W] [--vocab-tile T]   print the forward and backward IR
   projc compile FILE [--kernel K] [--grad X,W] --out DIR   write the WGSL modules and manifest.json
   projc plan FILE [--kernel K] --dims N=..,H=..,V=.. [--grad X,W]
-           [--memory-budget 2GiB] [--chunk-rows K] [--json]  the chunk plan and predicted peak bytes
+           [--memory-budget 2GiB] [--chunk-rows K] [--vocab-tile auto|rows|T] [--json]
+                                                        the chunk plan and predicted peak bytes
   projc run FILE [--kernel K] (--inputs IN.safetensors | --dims N=..,H=.. [--seed S])
            [--set NAME=VALUE]... [--grad X,W] [--cotangent NAME=V]...
            [--backend webgpu|cpu] [--chunk-rows auto|K] [--memory-budget 256MiB]
-           [--out OUT.safetensors] [--json]
+           [--vocab-tile auto|rows|T] [--out OUT.safetensors] [--json]
   projc bench FILE [--kernel K] [--grad X,W] [--dims H=64] [--grid 'N=256|1024,V=512|2048']
            [--repeats 5] [--chunk-rows 64,256,all] [--memory-budget B] [--seed S] [--json]
            [--peers eager,tfjs] [--out docs/bench]        projc against the materialized baseline

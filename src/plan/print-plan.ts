@@ -1,6 +1,6 @@
 import { nodeText } from '../ir/print.ts';
 import type { IrFunction } from '../ir/types.ts';
-import type { ChunkPlan, Stage } from './types.ts';
+import type { ChunkPlan, Stage, TiledSweep } from './types.ts';
 
 function stageText(fn: IrFunction, st: Stage): string {
   const name = (id: number) => {
@@ -17,10 +17,41 @@ function stageText(fn: IrFunction, st: Stage): string {
   }
 }
 
+/** The plan's shape in words: `rows-only`, or `rows × V tiles of 8192`. */
+export function shapeText(shape: ChunkPlan['shape']): string {
+  return shape.kind === 'rows' ? 'rows-only' : `rows × ${shape.dim} tiles of ${shape.width}`;
+}
+
+/** A tiled sweep's chunk body: the stages before, the passes over the tiles, the stages after. */
+function tiledText(fn: IrFunction, t: TiledSweep): string[] {
+  const name = (id: number) => {
+    const l = fn.labels?.get(id);
+    return l ? `%${id} (${l})` : `%${id}`;
+  };
+  const out = t.before.map((st) => `    ${stageText(fn, st)}`);
+  const forward = t.forward.map((st) => `      ${stageText(fn, st)} over the tile`);
+  t.statistics.forEach((level, k) => {
+    out.push(`    for each tile of ${t.width} along ${t.dim} (statistics pass ${k + 1}):`);
+    out.push(...forward);
+    out.push(
+      `      merge    ${level.map((s) => `${name(s.node)} (${s.of !== undefined ? `Σ of logsumexp(%${s.of})` : s.monoid})`).join(' ')}`,
+    );
+  });
+  if (t.rowStores.length) out.push(`    finish   stores ${t.rowStores.map(name).join(' ')}`);
+  if (t.backward.length) {
+    out.push(`    for each tile of ${t.width} along ${t.dim} (backward pass):`);
+    out.push(...forward);
+    out.push(`      dz       stores ${t.dz.map(name).join(' ')} over the tile`);
+    for (const st of t.backward) out.push(`      ${stageText(fn, st)} over the tile`);
+  }
+  out.push(...t.after.map((st) => `    ${stageText(fn, st)}`));
+  return out;
+}
+
 /** The chunk plan as text, for `projc ir` and `projc plan`. */
 export function printPlan(fn: IrFunction, plan: ChunkPlan): string {
   const lines = [
-    `chunk plan of ${plan.kernel}: rows [${plan.rows.join(', ')}], ${plan.sweeps.length} sweep${plan.sweeps.length === 1 ? '' : 's'}`,
+    `chunk plan of ${plan.kernel}: rows [${plan.rows.join(', ')}], ${plan.sweeps.length} sweep${plan.sweeps.length === 1 ? '' : 's'}${plan.shape.kind === 'tiles' ? `, ${shapeText(plan.shape)}` : ''}`,
   ];
   for (const g of plan.globals.filter((x) => x.before === 0))
     lines.push(`  before sweep 0: ${nodeText(fn.nodes[g.node]!)}`);
@@ -30,7 +61,8 @@ export function printPlan(fn: IrFunction, plan: ChunkPlan): string {
         ? `  sweep ${sw.index}: a pre-pass over all the rows at once (no products):`
         : `  sweep ${sw.index} (${sw.projections} projection${sw.projections === 1 ? '' : 's'} per chunk), for each chunk of rows:`,
     );
-    for (const st of sw.stages) lines.push(`    ${stageText(fn, st)}`);
+    if (sw.tiled) lines.push(...tiledText(fn, sw.tiled));
+    else for (const st of sw.stages) lines.push(`    ${stageText(fn, st)}`);
     for (const g of plan.globals.filter((x) => x.before === sw.index + 1))
       lines.push(`  after sweep ${sw.index}: ${nodeText(fn.nodes[g.node]!)}`);
   }

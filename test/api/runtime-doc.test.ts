@@ -63,7 +63,8 @@ async function tableRow(base: string[], extra: string): Promise<string> {
   const args = [...base, ...(extra === 'defaults' ? [] : extra.split(/\s+/)), '--json'];
   const s = JSON.parse(await projc(args)) as Record<string, number | string>;
   const n = (k: string) => Number(s[k]);
-  return `| \`${extra}\` | ${n('chunkRows')} | ${n('chunks')} | ${s['chunkReason']} | ${formatBytes(n('fixedBytes'))} | ${formatBytes(n('predictedPeakBytes'))} | ${formatBytes(n('materializedBytes'))} | ${(100 * n('ratio')).toFixed(1)}% |`;
+  const shape = s['shape'] === 'tiles' ? `${s['tileDim']} tiles of ${n('tileWidth')}` : 'rows-only';
+  return `| \`${extra}\` | ${shape} | ${n('chunkRows')} | ${n('chunks')} | ${s['chunkReason']} | ${formatBytes(n('fixedBytes'))} | ${formatBytes(n('predictedPeakBytes'))} | ${formatBytes(n('materializedBytes'))} | ${(100 * n('ratio')).toFixed(1)}% |`;
 }
 
 async function regions(text: string): Promise<Region[]> {

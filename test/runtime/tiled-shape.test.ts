@@ -147,3 +147,31 @@ describe('vocabulary tiling, recorded into one encoder', () => {
     }
   });
 });
+
+describe('vocabulary tiling: the memory model against the measured peak', () => {
+  it('cross_entropy with gradients, tiles of 512: measured peak within 1% of the prediction', async () => {
+    const [fn] = exampleKernels('cross_entropy.proj');
+    if (!fn) throw new Error('no kernel');
+    const sizes = new Map([
+      ['N', 256],
+      ['H', 64],
+      ['V', 4000],
+    ]);
+    const inputs = testInputs(fn, sizes, 3);
+    for (const vocabTile of [undefined, 512]) {
+      const planned = planKernel({
+        kernel: fn,
+        grad: ['X', 'W'],
+        ...(vocabTile ? { schedule: { vocabTile } } : {}),
+      });
+      const r = await execute(dev, generateProgram(planned.fn, planned.plan), inputs, sizes, {
+        chunkRows: 64,
+      });
+      const predicted = r.chunk.predictedPeakBytes;
+      console.log(
+        `[tiled-shape] tile ${vocabTile ?? 'rows-only'}: predicted ${predicted}, measured ${r.peakBytes}`,
+      );
+      expect(Math.abs(r.peakBytes - predicted) / predicted).toBeLessThan(0.01);
+    }
+  });
+});

@@ -1,0 +1,149 @@
+import type { Program } from '../../codegen/program.ts';
+import { UserError } from '../diagnostics/diagnostic.ts';
+import type { Dim } from '../ir/types.ts';
+import type { ChunkPlan } from '../plan/types.ts';
+import { chooseChunkRows, memoryModel, type ChunkChoice, type MemoryModel } from './memory.ts';
+
+/** Rows per chunk below which a product's M is too small to use a GPU well. */
+export const MIN_CHUNK_ROWS = 128;
+/** The smallest tile of the vocabulary the planner picks, and the multiple it rounds to. */
+export const MIN_TILE = 1024;
+const TILE_ALIGN = 256;
+/** The lean working set: 1/256 of the fixed bytes (≈ 0.4%), within [16 MiB, 256 MiB]. */
+const LEAN_SHARE = 256;
+const LEAN_MIN = 16 * 1024 * 1024;
+const LEAN_MAX = 256 * 1024 * 1024;
+
+export interface ShapeRequest {
+  readonly chunkRows?: number;
+  readonly memoryBudget?: number;
+  /** `rows`: rows-only; a number: tiles of that width; absent: the planner's choice. */
+  readonly vocabTile?: number | 'rows';
+}
+
+export interface ShapeChoice {
+  readonly program: Program;
+  readonly model: MemoryModel;
+  readonly chunk: ChunkChoice;
+  readonly shape: ChunkPlan['shape'];
+  /** Why this shape, in words. */
+  readonly reason: string;
+}
+
+/**
+ * Picks the plan's shape and its chunk from the memory budget. `make(width)` plans and
+ * generates the program rows-only (no width) or with vocabulary tiles of `width`.
+ *
+ * Rows-only wherever a chunk of at least MIN_CHUNK_ROWS rows (or every row) fits the budget
+ * (the caller's, else the lean working set: the fixed bytes plus 1/256 of them, within
+ * [16 MiB, 256 MiB]); that plan then takes its usual chunk (the caller's options, else the
+ * default budget). Otherwise rows × vocabulary tiles, where the kernel allows them: the
+ * chunk rows of the rows-only default (so both shapes compare at the same rows), fewer
+ * only if even tiles of MIN_TILE do not fit, and the widest tile (a multiple of 256, at
+ * most the dim) that fits the budget with those rows.
+ */
+export function chooseShape(
+  make: (vocabTile?: number) => Program,
+  sizes: ReadonlyMap<Dim, number>,
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
+  req: ShapeRequest,
+): ShapeChoice {
+  const opts = {
+    ...(req.chunkRows !== undefined ? { chunkRows: req.chunkRows } : {}),
+    ...(req.memoryBudget !== undefined ? { memoryBudget: req.memoryBudget } : {}),
+  };
+  const rowsOnly = (reason: string): ShapeChoice => {
+    const program = make();
+    const model = memoryModel(program, sizes);
+    return {
+      program,
+      model,
+      chunk: chooseChunkRows(model, limits, opts),
+      shape: program.plan.shape,
+      reason,
+    };
+  };
+  if (req.vocabTile === 'rows') return rowsOnly('forced');
+  if (typeof req.vocabTile === 'number') {
+    const program = make(req.vocabTile);
+    const model = memoryModel(program, sizes);
+    return {
+      program,
+      model,
+      chunk: chooseChunkRows(model, limits, opts),
+      shape: program.plan.shape,
+      reason: 'forced',
+    };
+  }
+  if (req.chunkRows !== undefined) return rowsOnly('the chunk rows are given');
+  const base = make();
+  const model = memoryModel(base, sizes);
+  const lean = Math.min(LEAN_MAX, Math.max(LEAN_MIN, Math.floor(model.fixedBytes / LEAN_SHARE)));
+  const budget = req.memoryBudget ?? model.fixedBytes + lean;
+  const room = budget - model.fixedBytes;
+  const fitting = model.perRowBytes > 0 ? Math.floor(room / model.perRowBytes) : model.rows;
+  const enough = Math.min(MIN_CHUNK_ROWS, Math.max(1, model.rows));
+  const budgetText =
+    req.memoryBudget !== undefined ? 'the memory budget' : 'the lean working set (fixed / 256)';
+  if (fitting >= enough)
+    return {
+      program: base,
+      model,
+      chunk: chooseChunkRows(model, limits, opts),
+      shape: base.plan.shape,
+      reason: `a chunk of ${Math.min(fitting, model.rows)} rows fits ${budgetText}`,
+    };
+  // Tiles: the per-row bytes are a + b·width (b: the tile buffers' bytes per element).
+  const dimOf = vocabDim(base);
+  if (dimOf !== undefined && (sizes.get(dimOf) ?? 0) <= MIN_TILE)
+    return rowsOnly(`${dimOf} fits in one tile of ${MIN_TILE}: tiles would save nothing`);
+  let probe: Program;
+  try {
+    probe = make(TILE_ALIGN);
+  } catch (e) {
+    if (e instanceof UserError)
+      return rowsOnly(`the tiled shape does not apply: ${e.diagnostics[0]?.message ?? ''}`);
+    throw e;
+  }
+  const dim = probe.plan.shape.kind === 'tiles' ? probe.plan.shape.dim : '';
+  const size = sizes.get(dim) ?? 0;
+  const m1 = memoryModel(probe, sizes);
+  const perElement =
+    probe.plan.buffers
+      .filter((b) => b.tile && !b.aliasOf)
+      .reduce((s, b) => s + 4 * (b.elements.factor ?? 1), 0) / TILE_ALIGN;
+  const a = m1.perRowBytes - perElement * TILE_ALIGN;
+  const usual = chooseChunkRows(model, limits, {}).chunkRows;
+  const minTile = MIN_TILE;
+  let rows = Math.min(usual, Math.max(1, model.rows));
+  if (rows * (a + perElement * minTile) > room)
+    rows = Math.floor(room / (a + perElement * minTile));
+  if (rows < 1) return rowsOnly(`not even one row of tiles of ${minTile} fits ${budgetText}`);
+  let width = Math.floor((room / rows - a) / perElement);
+  width = width >= size ? size : Math.max(minTile, Math.floor(width / TILE_ALIGN) * TILE_ALIGN);
+  const program = make(width);
+  const tiled = memoryModel(program, sizes);
+  return {
+    program,
+    model: tiled,
+    chunk: {
+      ...chooseChunkRows(tiled, limits, { chunkRows: rows, memoryBudget: budget }),
+      reason: req.memoryBudget !== undefined ? 'memory budget' : 'lean working set',
+    },
+    shape: program.plan.shape,
+    reason: `rows-only chunks of ${budgetText} would hold ${fitting} rows, under ${enough}`,
+  };
+}
+
+/** The dim a tiled plan would cut: the output dim of the first row product that has one. */
+function vocabDim(p: Program): Dim | undefined {
+  for (const sw of p.plan.sweeps)
+    for (const st of sw.stages)
+      if (
+        st.kind === 'matmul' &&
+        st.roles.n.length === 1 &&
+        !p.plan.rows.includes(st.roles.n[0] ?? '')
+      )
+        return st.roles.n[0];
+  return undefined;
+}
