@@ -50,6 +50,11 @@ export interface MeasureRequest {
   readonly tfjs?: boolean;
   readonly grad?: readonly string[];
   readonly progress?: BenchProgress;
+  /**
+   * The same kernel planned rows × vocabulary tiles: each chunk size also runs on it, at the
+   * same chunk rows, and reports its time ÷ the rows-only run's of the same round.
+   */
+  readonly tiled?: Program;
 }
 
 /** Rows × inner dim of a shape: the unit of work for progress estimates. */
@@ -75,6 +80,8 @@ interface Config {
   readonly requests: string[];
   readonly options: ExecuteOptions;
   readonly chunkRows: number;
+  /** The tiled twin of the rows-only config at this index. */
+  readonly tiledOf?: number;
 }
 
 /** The distinct chunk sizes of a shape: requests that resolve to the same rows run once. */
@@ -100,7 +107,16 @@ function resolveChunks(req: MeasureRequest, sizes: DimSizes): Config[] {
     const rows = c === 'all' ? total : Math.min(c, total);
     add(String(c), rows, { chunkRows: rows });
   }
-  return configs.sort((a, b) => a.chunkRows - b.chunkRows);
+  configs.sort((a, b) => a.chunkRows - b.chunkRows);
+  if (!req.tiled) return configs;
+  // The tiled shape at every chunk size, its chunk rows given (the same rows as rows-only).
+  const twins = configs.map((c, k) => ({
+    requests: c.requests.map((r) => `${r} tiles`),
+    options: { chunkRows: c.chunkRows },
+    chunkRows: c.chunkRows,
+    tiledOf: k,
+  }));
+  return [...configs, ...twins];
 }
 
 async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<ShapeResult> {
@@ -196,7 +212,8 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
         const c = configs[k];
         const slot = projc[k];
         if (!c || !slot) continue;
-        const r = await execute(dev, program, inputs, sizes, c.options);
+        const run = c.tiledOf !== undefined && req.tiled ? req.tiled : program;
+        const r = await execute(dev, run, inputs, sizes, c.options);
         slot.peak = Math.max(slot.peak, r.peakBytes);
         slot.chunk = {
           chunkRows: r.chunk.chunkRows,
@@ -263,8 +280,18 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
       const slot = projc[k] ?? { times: [], peak: 0, errors: {}, chunk: undefined };
       const time = spread(slot.times);
       const chunks = slot.chunk?.chunks ?? Math.ceil(total / c.chunkRows);
+      const tile = c.tiledOf !== undefined ? tiledShape(req.tiled) : undefined;
+      const rowsOnly = c.tiledOf !== undefined ? projc[c.tiledOf] : undefined;
       return {
-        label: `projc ${slot.chunk?.chunkRows ?? c.chunkRows}`,
+        label: `projc ${slot.chunk?.chunkRows ?? c.chunkRows}${tile ? ` tiles ${tile}` : ''}`,
+        ...(tile !== undefined ? { vocabTile: tile } : {}),
+        ...(rowsOnly
+          ? {
+              rowsOnlyRatio: spread(
+                slot.times.map((t, i) => t / (rowsOnly.times[i] ?? NaN)).filter(Number.isFinite),
+              ),
+            }
+          : {}),
         kind: 'projc',
         requests: c.requests,
         chunkRows: slot.chunk?.chunkRows ?? c.chunkRows,
@@ -355,4 +382,9 @@ function logitsOf(fn: IrFunction, sizes: DimSizes): number {
   let most = 0;
   for (const n of fn.nodes) if (n.op === 'dot') most = Math.max(most, size(n.dims, sizes));
   return most;
+}
+
+/** The tile width of a tiled program. */
+function tiledShape(p: Program | undefined): number | undefined {
+  return p?.plan.shape.kind === 'tiles' ? p.plan.shape.width : undefined;
 }

@@ -31,6 +31,10 @@ export interface ConfigResult {
    * seconds apart, so this ratio is less exposed to a load that changes over the minutes.
    */
   readonly timeRatio?: Spread;
+  /** projc on the rows × vocabulary-tiles shape: the tile width. */
+  readonly vocabTile?: number;
+  /** Tiled: time ÷ the rows-only run's at the same chunk rows, same round, over the rounds. */
+  readonly rowsOnlyRatio?: Spread;
   /** Matmul work of the program ÷ median compute time (non-matmul kernels included in the time). */
   readonly effectiveGflops: number;
   /** Kernels and products launched per run (projc: every step of every chunk of every sweep). */

@@ -29,7 +29,7 @@ import { compileFile } from '../frontend/compile.ts';
 import { isFloat } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { acquireDevice } from '../runtime/device.ts';
-import { parseBytes } from './bytes.ts';
+import { parseBytes, parseVocabTile } from './bytes.ts';
 import { printDiagnostics, processIo, readSource, type Io } from './io.ts';
 import { gradList } from './options.ts';
 import { selectKernel } from './select-kernel.ts';
@@ -45,6 +45,7 @@ export interface BenchValues {
   readonly seed?: string | undefined;
   readonly 'chunk-rows'?: string | undefined;
   readonly 'memory-budget'?: string | undefined;
+  readonly 'vocab-tile'?: string | undefined;
   readonly out?: string | undefined;
   readonly json?: boolean | undefined;
   readonly peers?: string | undefined;
@@ -112,6 +113,12 @@ export async function benchCommand(
 
   const planned = planKernel({ kernel: fn, grad });
   const program = generateProgram(planned.fn, planned.plan);
+  // --vocab-tile T: each chunk size also runs rows × vocabulary tiles of T, at the same rows.
+  const vocabTile = v['vocab-tile'] === undefined ? undefined : parseVocabTile(v['vocab-tile']);
+  if (vocabTile === 'rows') throw new UsageError('bench --vocab-tile takes a tile width');
+  const tiledPlan =
+    vocabTile === undefined ? undefined : planKernel({ kernel: fn, grad, schedule: { vocabTile } });
+  const tiled = tiledPlan && generateProgram(tiledPlan.fn, tiledPlan.plan);
   const paper = paperCase();
   const compile = timeCompiles(opts.compileRuns ?? Math.max(5, repeats));
 
@@ -131,6 +138,7 @@ export async function benchCommand(
       tolerance: TOLERANCE,
       tfjs,
       grad,
+      ...(tiled ? { tiled } : {}),
     };
     const total = shapes.reduce(
       (s, sizes) => s + plannedRuns(base, sizes) * workUnits(program, sizes),
@@ -191,6 +199,7 @@ export async function benchCommand(
         summaryTable(report),
         `agreement: worst ${ck.worstRelError.toExponential(2)} (tolerance ${ck.tolerance})`,
         `peak: worst projc/baseline ${pct(ck.worstPeakRatio)} (limit ${pct(ck.peakLimit)}); at ${shapeText(ck.largestShape)} ${pct(ck.largestShapeRatio)} (${ck.largestShapeConfig}, aim < ${pct(ck.largestShapeAim)})`,
+        ...tiledLines(report),
         `seed case on paper: ${pct(paper.ratio)} of materializing (${ratio(paper.materializedBytes / paper.predictedPeakBytes)} less)`,
         `wrote ${join(outDir, 'README.md')}, results.json and ${plots.length} plots`,
         '',
@@ -203,6 +212,19 @@ export async function benchCommand(
     return 1;
   }
   return 0;
+}
+
+/** Per shape and chunk size: the tiled run's time ÷ the rows-only run's at the same rows. */
+function tiledLines(report: BenchReport): string[] {
+  return report.shapes.flatMap((sh) =>
+    sh.configs.flatMap((c) =>
+      c.rowsOnlyRatio && c.vocabTile !== undefined
+        ? [
+            `vocabulary tiles of ${c.vocabTile} at ${shapeText(sh.dims)}, ${c.chunkRows} rows: ${c.rowsOnlyRatio.median.toFixed(3)}× the rows-only time (${c.rowsOnlyRatio.min.toFixed(3)}–${c.rowsOnlyRatio.max.toFixed(3)})`,
+          ]
+        : [],
+    ),
+  );
 }
 
 const errorOf = (r: object) => ('error' in r && typeof r.error === 'string' ? r.error : undefined);
@@ -239,6 +261,7 @@ export function commandLine(files: readonly string[], v: BenchValues): string {
     ['repeats', v.repeats],
     ['chunk-rows', v['chunk-rows']],
     ['memory-budget', v['memory-budget']],
+    ['vocab-tile', v['vocab-tile']],
     ['peers', v.peers],
     ['seed', v.seed],
     ['json', v.json],
