@@ -175,3 +175,26 @@ describe('vocabulary tiling: the memory model against the measured peak', () => 
     }
   });
 });
+
+describe('vocabulary tiling past the binding limit', () => {
+  it('splits the tiled products of a weight too large to bind, with the same results', async () => {
+    const [fn] = exampleKernels('cross_entropy.proj');
+    if (!fn) throw new Error('no kernel');
+    const sizes = new Map([
+      ['N', 20],
+      ['H', 16],
+      ['V', 300],
+    ]);
+    const inputs = testInputs(fn, sizes, 5);
+    const cot = randomCotangents(fn, sizes, 7);
+    const rows = await run(fn, ['X', 'W'], undefined, inputs, sizes, cot);
+    const planned = planKernel({ kernel: fn, grad: ['X', 'W'], schedule: { vocabTile: 128 } });
+    // W is 9.6 KB and dW 19.2 KB, past a 4 KiB binding limit: each tile's products split.
+    const r = await execute(dev, generateProgram(planned.fn, planned.plan), inputs, sizes, {
+      chunkRows: 6,
+      maxStorageBufferBindingSize: 4096,
+    });
+    for (const [k, want] of rows.values)
+      expectClose(r.values.get(k), want, `split ${k}`, { rtol: 2e-5, label: 'tiled vs rows-only' });
+  });
+});
