@@ -2,6 +2,7 @@ import type { Program } from '../../codegen/program.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import type { Dim } from '../ir/types.ts';
 import type { ChunkPlan } from '../plan/types.ts';
+import { vocabTiling } from '../plan/vocab-tiling.ts';
 import { chooseChunkRows, memoryModel, type ChunkChoice, type MemoryModel } from './memory.ts';
 
 /** Rows per chunk below which a product's M is too small to use a GPU well. */
@@ -34,10 +35,11 @@ export interface ShapeChoice {
  * Picks the plan's shape and its chunk from the memory budget. `make(width)` plans and
  * generates the program rows-only (no width) or with vocabulary tiles of `width`.
  *
- * Rows-only wherever a chunk of at least MIN_CHUNK_ROWS rows (or every row) fits the budget
- * (the caller's, else the lean working set: the fixed bytes plus 1/256 of them, within
- * [16 MiB, 256 MiB]); that plan then takes its usual chunk (the caller's options, else the
- * default budget). Otherwise rows × vocabulary tiles, where the kernel allows them: the
+ * Rows-only wherever a chunk of MIN_CHUNK_ROWS rows divided by the factor of products the
+ * tiled shape adds (4/3 for cross-entropy with gradients: 96 rows), or every row, fits the
+ * budget (the caller's, else the lean working set: the fixed bytes plus 1/256 of them,
+ * within [16 MiB, 256 MiB]), or where the dim fits one tile of MIN_TILE; that plan then
+ * takes its usual chunk (the caller's options, else the default budget). Otherwise rows × vocabulary tiles, where the kernel allows them: the
  * chunk rows of the rows-only default (so both shapes compare at the same rows), fewer
  * only if even tiles of MIN_TILE do not fit, and the widest tile (a multiple of 256, at
  * most the dim) that fits the budget with those rows.
@@ -82,7 +84,16 @@ export function chooseShape(
   const budget = req.memoryBudget ?? model.fixedBytes + lean;
   const room = budget - model.fixedBytes;
   const fitting = model.perRowBytes > 0 ? Math.floor(room / model.perRowBytes) : model.rows;
-  const enough = Math.min(MIN_CHUNK_ROWS, Math.max(1, model.rows));
+  // Products run at full speed from MIN_CHUNK_ROWS rows and about proportionally slower
+  // below; the tiled shape runs `products / rowsOnly` times the products (4/3 for CE with
+  // gradients, 3 for a 3-pass entropy): rows-only is the faster below MIN_CHUNK_ROWS rows
+  // until its chunk is that factor smaller.
+  const tilings = vocabTiling(base.fn, base.plan).flatMap((t) => (t.eligible ? [t] : []));
+  const extra = tilings.length
+    ? tilings.reduce((s, t) => s + t.products, 0) /
+      tilings.reduce((s, t) => s + t.rowsOnlyProducts, 0)
+    : 1;
+  const enough = Math.min(Math.ceil(MIN_CHUNK_ROWS / extra), Math.max(1, model.rows));
   const budgetText =
     req.memoryBudget !== undefined ? 'the memory budget' : 'the lean working set (fixed / 256)';
   if (fitting >= enough)
