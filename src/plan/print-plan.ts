@@ -34,7 +34,7 @@ function tiledText(fn: IrFunction, t: TiledSweep): string[] {
     out.push(`    for each tile of ${t.width} along ${t.dim} (statistics pass ${k + 1}):`);
     out.push(...forward);
     out.push(
-      `      merge    ${level.map((s) => `${name(s.node)} (${s.of !== undefined ? `Σ of logsumexp(%${s.of})` : s.monoid})`).join(' ')}`,
+      `      merge    ${level.map((s) => `${name(s.node)} ${s.of !== undefined ? `as Σ of logsumexp(%${s.of})` : `by ${s.monoid}`}`).join(', ')}`,
     );
   });
   if (t.rowStores.length) out.push(`    finish   stores ${t.rowStores.map(name).join(' ')}`);
@@ -71,7 +71,7 @@ export function printPlan(fn: IrFunction, plan: ChunkPlan): string {
   lines.push('  buffers:');
   for (const b of plan.buffers)
     lines.push(
-      `    ${b.name.padEnd(18)} ${b.home.padEnd(6)} ${b.role.padEnd(11)} ${b.dtype}[${b.dims.join(', ')}]${b.aliasOf ? ` (reuses ${b.aliasOf})` : ''}`,
+      `    ${b.name.padEnd(18)} ${b.home.padEnd(6)} ${b.role.padEnd(11)} ${b.dtype}[${b.dims.join(', ')}]${b.aliasOf ? ` (reuses ${b.aliasOf})` : ''}${b.tile ? ` (a tile of ${b.tile.width} along ${b.tile.dim} a row)` : ''}${b.role === 'state' ? ` (${b.elements.factor ?? 1} word${(b.elements.factor ?? 1) === 1 ? '' : 's'} a row)` : ''}`,
     );
   return lines.join('\n') + '\n';
 }
