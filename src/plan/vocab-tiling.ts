@@ -71,15 +71,11 @@ function sweepTiling(fn: IrFunction, plan: ChunkPlan, sw: Sweep): SweepTiling | 
   const products = sw.stages.flatMap((st) => (st.kind === 'matmul' ? [st] : []));
   const productIds = new Set(products.map((st) => st.node));
   // Whether a value depends on a product of this sweep (dz does, through z; Xc does not).
-  const memo = new Map<number, boolean>();
-  const afterProduct = (id: number): boolean => {
-    const known = memo.get(id);
-    if (known !== undefined) return known;
-    memo.set(id, false);
-    const v = node(id).inputs.some((i) => productIds.has(i) || afterProduct(i));
-    memo.set(id, v);
-    return v;
-  };
+  // Inputs have smaller ids, so one pass in id order decides it (no recursion: a chain of
+  // thousands of statements is a graph that deep).
+  const after: boolean[] = [];
+  for (const n of fn.nodes) after[n.id] = n.inputs.some((i) => productIds.has(i) || after[i]);
+  const afterProduct = (id: number): boolean => after[id] === true;
   // The forward projections: row products of values computed before any product of the sweep.
   const forward = products.filter(
     (st) =>
@@ -170,20 +166,18 @@ function sweepTiling(fn: IrFunction, plan: ChunkPlan, sw: Sweep): SweepTiling | 
     if (m?.op === 'detach') m = fn.nodes[m.inputs[0] ?? -1];
     return overDim(m, 'max') && m?.inputs[0] === x ? x : undefined;
   };
-  // Levels: a statistic waits for every statistic its operands read within the sweep.
+  // Levels: a statistic waits for every statistic its operands read within the sweep. What
+  // a value reads has a smaller id (a softmax denominator's x too), so one pass in id order.
   const level = new Map<number, number>();
-  const levelOf = (id: number): number => {
-    const known = level.get(id);
-    if (known !== undefined) return known;
-    level.set(id, 0);
-    const n = node(id);
-    const x = statistics.has(id) ? softmaxSumOf(id) : undefined;
-    const reads = x === undefined ? n.inputs : [x];
-    const up = Math.max(0, ...reads.filter((i) => inSweep.has(i)).map(levelOf));
-    const l = statistics.has(id) ? up + 1 : up;
-    level.set(id, l);
-    return l;
-  };
+  for (const n of fn.nodes) {
+    if (!inSweep.has(n.id)) continue;
+    const x = statistics.has(n.id) ? softmaxSumOf(n.id) : undefined;
+    const reads = (x === undefined ? n.inputs : [x]).filter((i) => inSweep.has(i));
+    let up = 0;
+    for (const i of reads) up = Math.max(up, level.get(i) ?? 0);
+    level.set(n.id, statistics.has(n.id) ? up + 1 : up);
+  }
+  const levelOf = (id: number): number => level.get(id) ?? 0;
   const byLevel: Statistic[][] = [];
   for (const s of [...statistics].sort((a, b) => a - b)) {
     const l = levelOf(s);
