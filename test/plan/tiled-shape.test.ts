@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { generateProgram } from '../../codegen/program.ts';
+import { manifest } from '../../src/api/manifest.ts';
 import { UserError } from '../../src/diagnostics/diagnostic.ts';
 import { compileFile } from '../../src/frontend/compile.ts';
 import type { IrFunction } from '../../src/ir/types.ts';
@@ -92,6 +93,19 @@ describe('schedule: { vocabTile }', () => {
       ['V', 256, 1],
       ['V', 256, 2],
     ]);
+  });
+
+  it('the manifest carries the tile loops', () => {
+    const { fn, plan } = planKernel({ kernel: ce, grad: ['X', 'W'], schedule: { vocabTile: 512 } });
+    const m = manifest(generateProgram(fn, plan));
+    const steps = m.schedule.sweeps[1]?.forEachChunk ?? [];
+    const loops = steps.flatMap((s) => ('tiles' in s ? [s.tiles] : []));
+    expect(loops.map((l) => [l.dim, l.width, l.pass, l.steps.length])).toEqual([
+      ['V', 512, 1, 2],
+      ['V', 512, 2, 4],
+    ]);
+    expect(loops[1]?.steps.filter((s) => 'matmul' in s && s.accumulateTiles).length).toBe(1);
+    expect(m.uniform.filter((w) => w.kind.startsWith('tile'))).toHaveLength(3);
   });
 
   it('a width that is not a positive integer is P0405', () => {

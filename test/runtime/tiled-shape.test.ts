@@ -10,11 +10,13 @@ import type { IrFunction } from '../../src/ir/types.ts';
 import { planKernel } from '../../src/plan/build-plan.ts';
 import { vocabTiling } from '../../src/plan/vocab-tiling.ts';
 import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.ts';
+import { Runtime } from '../../src/api/runtime.ts';
 import { BufferPool } from '../../src/runtime/buffers.ts';
 import { encodeProgram, execute, preparePipelines } from '../../src/runtime/execute.ts';
 import type { InputSource } from '../../src/runtime/input-sources.ts';
 import type { Tensor } from '../../src/tensor/tensor.ts';
 import {
+  apiInputs,
   exampleFiles,
   exampleKernels,
   expectClose,
@@ -196,5 +198,52 @@ describe('vocabulary tiling past the binding limit', () => {
     });
     for (const [k, want] of rows.values)
       expectClose(r.values.get(k), want, `split ${k}`, { rtol: 2e-5, label: 'tiled vs rows-only' });
+  });
+});
+
+describe('vocabulary tiling through the Runtime API', () => {
+  it('run, forward and backward with vocabTile match rows-only', async () => {
+    const rt = await Runtime.create({ device: dev.device });
+    try {
+      const [fn] = exampleKernels('token_entropy.proj');
+      if (!fn) throw new Error('no kernel');
+      const sizes = sizesFor(fn, DIMS);
+      const inputs = apiInputs(testInputs(fn, sizes, 13));
+      const cot = randomCotangents(fn, sizes, 17);
+      const grad = floatTensorParams(fn);
+      const a = await rt.run(fn, inputs, {
+        grad,
+        cotangents: cot.api,
+        chunkRows: 4,
+        vocabTile: 'rows',
+      });
+      const b = await rt.run(fn, inputs, {
+        grad,
+        cotangents: cot.api,
+        chunkRows: 4,
+        vocabTile: TILE,
+      });
+      for (const [k, t] of a.outputs) expectClose(b.outputs.get(k), t, `run ${k}`, { rtol: 2e-5 });
+      for (const [k, t] of a.grads) expectClose(b.grads.get(k), t, `run grad.${k}`, { rtol: 2e-5 });
+      const f = await rt.forward(fn, inputs, { chunkRows: 4, vocabTile: TILE });
+      const g = await rt.backward(f.saved, grad, cot.api);
+      for (const [k, t] of a.outputs)
+        expectClose(f.outputs.get(k), t, `forward ${k}`, { rtol: 2e-5 });
+      for (const [k, t] of a.grads)
+        expectClose(g.grads.get(k), t, `backward grad.${k}`, { rtol: 2e-5 });
+      // A kernel that cannot be tiled: P0405 from the run.
+      const [clip] = exampleKernels('clip.proj');
+      if (!clip) throw new Error('no kernel');
+      const clipSizes = sizesFor(clip, DIMS);
+      const err = await rt
+        .run(clip, apiInputs(testInputs(clip, clipSizes, 1)), { vocabTile: TILE })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(UserError);
+    } finally {
+      rt.release();
+    }
   });
 });
