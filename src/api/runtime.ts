@@ -176,11 +176,7 @@ export class Runtime {
         ...(vocabTile !== undefined ? { vocabTile } : {}),
       },
     );
-    const tiled = c.shape.kind === 'tiles' && opts.chunkRows === undefined;
-    return {
-      program: c.program,
-      options: tiled ? { ...options, chunkRows: c.chunk.chunkRows } : options,
-    };
+    return { program: c.program, options: c.run ? { ...options, ...c.run } : options };
   }
 
   /**

@@ -49,11 +49,10 @@ export async function runWebgpu(
     );
     const program = shape.program;
     const planned = program;
-    const chunkRows =
-      opts.chunkRows ?? (shape.shape.kind === 'tiles' ? shape.chunk.chunkRows : undefined);
     const bar = progressBar(io);
     const r = await execute(dev, program, inputs, sizes, {
-      ...(chunkRows !== undefined ? { chunkRows } : {}),
+      ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
+      ...shape.run,
       ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       onProgress: bar,
     });

@@ -87,14 +87,31 @@ export function planSummary(fn: IrFunction, plan: ChunkPlan): string[] {
       (fn.nodes[id]?.dims.some((d) => !plan.rows.includes(d)) ? 'dz' : `%${id}`)
     );
   };
+  const text = (st: Stage) => {
+    if (st.kind === 'row') return 'row kernel';
+    if (st.kind === 'carry') return 'carry';
+    const n = fn.nodes[st.node];
+    const [a, b] = (n?.inputs ?? []).map(name);
+    return `${a}·${b} [${n?.dims.join(', ')}]${plan.classes.get(st.node) === 'carried' ? ' (+=)' : ''}`;
+  };
   return plan.sweeps.map((sw) => {
-    const steps = sw.stages.map((st) => {
-      if (st.kind === 'row') return 'row kernel';
-      if (st.kind === 'carry') return 'carry';
-      const n = fn.nodes[st.node];
-      const [a, b] = (n?.inputs ?? []).map(name);
-      return `${a}·${b} [${n?.dims.join(', ')}]${plan.classes.get(st.node) === 'carried' ? ' (+=)' : ''}`;
-    });
+    const t = sw.tiled;
+    const steps = t
+      ? [
+          ...t.before.map(text),
+          ...t.statistics.map(
+            (_, k) =>
+              `[${t.dim} tiles of ${t.width}: ${t.forward.map(text).join(' → ')} → statistics ${k + 1}]`,
+          ),
+          ...(t.rowStores.length ? ['finish'] : []),
+          ...(t.backward.length
+            ? [
+                `[${t.dim} tiles of ${t.width}: ${[...t.forward.map(text), 'dz', ...t.backward.map(text)].join(' → ')}]`,
+              ]
+            : []),
+          ...t.after.map(text),
+        ]
+      : sw.stages.map(text);
     return `${sw.pre ? `pre-pass ${sw.index} (all rows at once)` : `sweep ${sw.index}`}: ${steps.join(' → ')}`;
   });
 }

@@ -25,6 +25,8 @@ export interface ExecuteOptions {
   /** Lower the binding limit below the device's (tests of the splitting of large weights). */
   readonly maxStorageBufferBindingSize?: number;
   readonly chunkRows?: number;
+  /** Why `chunkRows` (reported instead of `given`: the planner chose it with the plan's shape). */
+  readonly chunkReason?: string;
   readonly memoryBudget?: number;
   /** Called after each chunk with (chunks done, chunks in all sweeps). */
   readonly onProgress?: (done: number, total: number) => void;
@@ -107,7 +109,8 @@ export function setUp(
       opts.maxStorageBufferBindingSize ?? Infinity,
     ),
   };
-  const chunk = chooseChunkRows(memoryModel(p, sizes), limits, opts);
+  const chosen = chooseChunkRows(memoryModel(p, sizes), limits, opts);
+  const chunk = opts.chunkReason ? { ...chosen, reason: opts.chunkReason } : chosen;
   const total = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
   const pool = new BufferPool(device, limits);
   const runner = new MatmulRunner(device, {

@@ -29,6 +29,11 @@ export interface ShapeChoice {
   readonly shape: ChunkPlan['shape'];
   /** Why this shape, in words. */
   readonly reason: string;
+  /**
+   * Where the choice fixed the chunk with the shape (tiles picked for the budget): the
+   * options to run with (its rows, and why), so the runtime does not choose again.
+   */
+  readonly run?: { readonly chunkRows: number; readonly chunkReason: string };
 }
 
 /**
@@ -134,13 +139,15 @@ export function chooseShape(
   width = width >= size ? size : Math.max(minTile, Math.floor(width / TILE_ALIGN) * TILE_ALIGN);
   const program = make(width);
   const tiled = memoryModel(program, sizes);
+  const chunkReason = req.memoryBudget !== undefined ? 'memory budget' : 'lean working set';
   return {
     program,
     model: tiled,
     chunk: {
       ...chooseChunkRows(tiled, limits, { chunkRows: rows, memoryBudget: budget }),
-      reason: req.memoryBudget !== undefined ? 'memory budget' : 'lean working set',
+      reason: chunkReason,
     },
+    run: { chunkRows: rows, chunkReason },
     shape: program.plan.shape,
     reason: `rows-only chunks of ${budgetText} would hold ${fitting} rows, under ${enough}`,
   };

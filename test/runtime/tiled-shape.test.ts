@@ -11,6 +11,7 @@ import { planKernel } from '../../src/plan/build-plan.ts';
 import { vocabTiling } from '../../src/plan/vocab-tiling.ts';
 import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.ts';
 import { Runtime } from '../../src/api/runtime.ts';
+import { main } from '../../src/cli/main.ts';
 import { BufferPool } from '../../src/runtime/buffers.ts';
 import { encodeProgram, execute, preparePipelines } from '../../src/runtime/execute.ts';
 import type { InputSource } from '../../src/runtime/input-sources.ts';
@@ -245,5 +246,47 @@ describe('vocabulary tiling through the Runtime API', () => {
     } finally {
       rt.release();
     }
+  });
+});
+
+describe('projc run --vocab-tile', () => {
+  it('forced tiles, forced rows-only and the budget-picked tiles give one answer', async () => {
+    const out: Record<string, unknown>[] = [];
+    for (const extra of [
+      ['--vocab-tile', 'rows'],
+      ['--vocab-tile', '512'],
+      ['--memory-budget', '700000'],
+    ]) {
+      let text = '';
+      const io = { out: (t: string) => void (text += t), err: () => undefined };
+      const code = await main(
+        [
+          'run',
+          'examples/cross_entropy.proj',
+          '--dims',
+          'N=64,H=16,V=3000',
+          '--grad',
+          'X,W',
+          '--backend',
+          'webgpu',
+          '--json',
+          ...extra,
+        ],
+        io,
+      );
+      expect(code).toBe(0);
+      out.push(JSON.parse(text) as Record<string, unknown>);
+    }
+    const loss = out.map((o) => (o['outputs'] as Record<string, number>)['out'] ?? NaN);
+    for (const l of loss)
+      expect(Math.abs(l - (loss[0] ?? 0))).toBeLessThan(1e-5 * Math.abs(loss[0] ?? 1));
+    expect(out.map((o) => String((o['plan'] as string[])[1]).includes('V tiles of'))).toEqual([
+      false,
+      true,
+      true,
+    ]);
+    // The budget picked tiles with their chunk: the reason says so, and the peak fits.
+    expect(out[2]?.['chunkReason']).toBe('memory budget');
+    expect(Number(out[2]?.['peakBytes'])).toBeLessThanOrEqual(700000);
   });
 });
