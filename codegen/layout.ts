@@ -15,6 +15,8 @@ export type UniformWord =
   | { readonly kind: 'tile' }
   | { readonly kind: 'tileStart' }
   | { readonly kind: 'tileWidth' }
+  /** 1 on the first tile a pass visits (it starts the statistics' states), else 0. */
+  | { readonly kind: 'tileFirst' }
   | { readonly kind: 'dim'; readonly dim: Dim }
   /** A scalar parameter's value: f32 or i32 bits, bool as 0/1. */
   | { readonly kind: 'scalar'; readonly name: string; readonly dtype: DType }
@@ -49,7 +51,12 @@ export function uniformIndex(l: ProgramLayout, pred: (w: UniformWord) => boolean
 export function programLayout(fn: IrFunction, plan: ChunkPlan): ProgramLayout {
   const uniform: UniformWord[] = [{ kind: 'chunkStart' }, { kind: 'chunkRows' }];
   if (plan.shape.kind === 'tiles')
-    uniform.push({ kind: 'tile' }, { kind: 'tileStart' }, { kind: 'tileWidth' });
+    uniform.push(
+      { kind: 'tile' },
+      { kind: 'tileStart' },
+      { kind: 'tileWidth' },
+      { kind: 'tileFirst' },
+    );
   for (const d of allDims(fn)) uniform.push({ kind: 'dim', dim: d });
   for (const p of fn.params)
     if (p.dims.length === 0) uniform.push({ kind: 'scalar', name: p.name, dtype: p.dtype });

@@ -32,14 +32,25 @@ export interface MatmulVariant {
 /** One step of the work for each chunk: a generated module, or a product. */
 export type ChunkStep =
   | { readonly kind: 'kernel'; readonly module: string }
-  /** `accumulateTiles`: the first tile of a tile loop sets C, later tiles add to it. */
-  | { readonly kind: 'matmul'; readonly spec: MatmulSpec; readonly accumulateTiles?: boolean }
+  /**
+   * `accumulateTiles`: the first tile a tile loop visits sets C, later tiles add to it;
+   * `forward`: a projection of the tile (z_t), which a `reusesTile` loop skips on its first.
+   */
+  | {
+      readonly kind: 'matmul';
+      readonly spec: MatmulSpec;
+      readonly accumulateTiles?: boolean;
+      readonly forward?: boolean;
+    }
   /** The steps once per tile of `dim` (`width` elements each, the last what is left). */
   | {
       readonly kind: 'tiles';
       readonly dim: string;
       readonly width: number;
       readonly pass: number;
+      /** Visit the tiles last to first; on the first one visited, skip the `forward` products. */
+      readonly reverse: boolean;
+      readonly reusesTile: boolean;
       readonly steps: readonly ChunkStep[];
     };
 
@@ -122,9 +133,15 @@ export function generateProgram(
             dim: st.dim,
             width: tiled?.width ?? 0,
             pass: st.pass,
+            reverse: st.reverse,
+            reusesTile: st.reusesTile,
             steps: st.body.map((inner, j) =>
               inner.kind === 'matmul'
-                ? { kind: 'matmul', ...tileMatmulSpec(fn, plan, inner, root) }
+                ? {
+                    kind: 'matmul',
+                    ...tileMatmulSpec(fn, plan, inner, root),
+                    ...(inner.tiled === 'n' ? { forward: true } : {}),
+                  }
                 : tileRow(inner, `sweep${item.sweep}_pass${st.pass}_${inner.role}${j}`),
             ),
           };

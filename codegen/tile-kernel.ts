@@ -19,7 +19,8 @@ import { fromWord, literal, toWord } from './wgsl-values.ts';
 
 /**
  * A row kernel of a vocabulary-tiled sweep: one workgroup per row of the chunk, over the
- * current tile [t0, t0 + w) of the tiled dim (uniforms `tileStart`, `tileWidth`); the tile
+ * current tile [t0, t0 + w) of the tiled dim (uniforms `tileStart`, `tileWidth`, and
+ * `tileFirst` on the first tile a pass visits, which starts the states); the tile
  * buffers hold element v of a row at v − t0. Statistics finished in earlier passes are read
  * from their state slots (their monoid's `finish`); then, by role:
  * - `statistics`: each statistic of the step's level is reduced over the tile (strided loop,
@@ -52,6 +53,7 @@ export function tileRowKernel(
   const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
   const t0 = U((w) => w.kind === 'tileStart');
   const tw = U((w) => w.kind === 'tileWidth');
+  const first = `(${U((w) => w.kind === 'tileFirst')} != 0u)`;
   const head: string[] = [];
   const coords = new Map<Dim, string>();
   for (const c of unflatten('g', rows, (d) => U((w) => w.kind === 'dim' && w.dim === d), 'c_')) {
@@ -151,7 +153,7 @@ export function tileRowKernel(
           // The first tile starts the state; later ones merge into it.
           const m = `${x.v}_m`;
           merges.push(
-            `let ${m} = select(${x.r.merge(stateLoad(x.s, x.r), `${sh}[0]`)}, ${sh}[0], ${t0} == 0u);`,
+            `let ${m} = select(${x.r.merge(stateLoad(x.s, x.r), `${sh}[0]`)}, ${sh}[0], ${first});`,
             ...stateStore(x.s, m),
           );
         }
@@ -167,7 +169,7 @@ export function tileRowKernel(
         const x = at.value(g.inputs[0] ?? -1);
         body.push(
           'if (lid == 0u) {',
-          `  if (${t0} == 0u) { ${stateStore(s, literal(0, g.dtype)).join(' ')} }`,
+          `  if (${first}) { ${stateStore(s, literal(0, g.dtype)).join(' ')} }`,
           `  if (${idx} >= i32(${t0}) && ${idx} < i32(${t0} + ${tw})) {`,
           ...at.lines.map((l) => `    ${l}`),
           ...stateStore(s, x).map((l) => `    ${l}`),

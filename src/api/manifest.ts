@@ -83,12 +83,14 @@ export interface Manifest {
 /** A step for each chunk: a module, a product, or a loop over vocabulary tiles. */
 export type ManifestStep =
   | { readonly kernel: string }
-  | { readonly matmul: MatmulSpec; readonly accumulateTiles?: boolean }
+  | { readonly matmul: MatmulSpec; readonly accumulateTiles?: boolean; readonly forward?: boolean }
   | {
       readonly tiles: {
         readonly dim: string;
         readonly width: number;
         readonly pass: number;
+        readonly reverse: boolean;
+        readonly reusesTile: boolean;
         readonly steps: readonly ManifestStep[];
       };
     };
@@ -98,10 +100,21 @@ function manifestStep(c: ChunkStep): ManifestStep {
     case 'kernel':
       return { kernel: c.module };
     case 'matmul':
-      return { matmul: c.spec, ...(c.accumulateTiles ? { accumulateTiles: true } : {}) };
+      return {
+        matmul: c.spec,
+        ...(c.accumulateTiles ? { accumulateTiles: true } : {}),
+        ...(c.forward ? { forward: true } : {}),
+      };
     case 'tiles':
       return {
-        tiles: { dim: c.dim, width: c.width, pass: c.pass, steps: c.steps.map(manifestStep) },
+        tiles: {
+          dim: c.dim,
+          width: c.width,
+          pass: c.pass,
+          reverse: c.reverse,
+          reusesTile: c.reusesTile,
+          steps: c.steps.map(manifestStep),
+        },
       };
   }
 }

@@ -165,6 +165,8 @@ function tiledBody(
       tile,
       pass: k + 1,
       backward: false,
+      reverse: k % 2 === 1,
+      reusesTile: k > 0,
       body: [
         ...forward,
         rowStep(
@@ -196,6 +198,8 @@ function tiledBody(
       tile,
       pass: all + 1,
       backward: true,
+      reverse: all % 2 === 1,
+      reusesTile: all > 0,
       body: [
         ...forward,
         rowStep('dz', all, [...stageReads, ...states(all)], storesOf(t.dz)),

@@ -170,6 +170,13 @@ export interface TileLoop {
   readonly tile: SizeExpr;
   readonly pass: number;
   readonly backward: boolean;
+  /**
+   * Tiles from the last to the first (passes alternate), so that the first tile a pass
+   * visits is the one the previous pass left in the tile buffers: `reusesTile` passes skip
+   * the projections (`tiled: 'n'`) on that tile.
+   */
+  readonly reverse: boolean;
+  readonly reusesTile: boolean;
   readonly body: readonly (TileProductStep | TileRowStep)[];
 }
 

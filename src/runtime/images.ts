@@ -91,6 +91,7 @@ export function uniformImage(
       ? {
           tileStart: uniformIndex(p.layout, (w) => w.kind === 'tileStart'),
           tileWidth: uniformIndex(p.layout, (w) => w.kind === 'tileWidth'),
+          tileFirst: uniformIndex(p.layout, (w) => w.kind === 'tileFirst'),
         }
       : {}),
   };
@@ -103,4 +104,5 @@ export interface UniformImage {
   readonly chunkRows: number;
   readonly tileStart?: number;
   readonly tileWidth?: number;
+  readonly tileFirst?: number;
 }

@@ -25,6 +25,8 @@ export interface Recorder {
 export interface Tile {
   readonly start: number;
   readonly width: number;
+  /** The first tile its pass visits. */
+  readonly first: boolean;
 }
 
 /** Writes the chunk's (and tile's) words into the uniform block. */
@@ -34,6 +36,7 @@ function setWords(run: Run, start: number, rows: number, tile: Tile | undefined)
   u.words[u.chunkRows] = rows;
   if (u.tileStart !== undefined) u.words[u.tileStart] = tile?.start ?? 0;
   if (u.tileWidth !== undefined) u.words[u.tileWidth] = tile?.width ?? 0;
+  if (u.tileFirst !== undefined) u.words[u.tileFirst] = tile?.first ? 1 : 0;
 }
 
 /**
@@ -153,21 +156,26 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
           // uniform (the queue orders uniform writes between submits, not within one).
           rec.endChunk();
           const size = sizes.get(s.dim) ?? 0;
-          for (let t0 = 0; t0 < size; t0 += s.width) {
-            const tile = { start: t0, width: Math.min(s.width, size - t0) };
+          const starts: number[] = [];
+          for (let t0 = 0; t0 < size; t0 += s.width) starts.push(t0);
+          if (s.reverse) starts.reverse();
+          starts.forEach((t0, k) => {
+            const tile = { start: t0, width: Math.min(s.width, size - t0), first: k === 0 };
             rec.setChunk(state.start, state.rows, tile);
             const te = rec.encoder();
             const at = { ...state, tileStart: tile.start, tileWidth: tile.width };
             for (const inner of s.steps) {
               if (inner.kind === 'kernel') dispatch(te, inner.module);
               else if (inner.kind === 'matmul') {
+                // The previous pass left this tile's projections in their buffers.
+                if (inner.forward && s.reusesTile && k === 0) continue;
                 const args = matmulArgs(inner.spec, buffers, sizes, at);
-                const accumulate = args.accumulate || (inner.accumulateTiles === true && t0 > 0);
+                const accumulate = args.accumulate || (inner.accumulateTiles === true && k > 0);
                 encodeSplit(runner, te, { ...args, accumulate });
               } else throw new InternalError('a tile loop inside a tile loop');
             }
             rec.endChunk();
-          }
+          });
           rec.setChunk(state.start, state.rows);
           enc = rec.encoder();
         }

@@ -85,7 +85,7 @@ describe('schedule: { vocabTile }', () => {
     };
     const [a, b] = [gen(256), gen(256)];
     expect(a.modules.map((m) => m.code)).toEqual(b.modules.map((m) => m.code));
-    expect(a.layout.uniform.filter((w) => w.kind.startsWith('tile')).length).toBe(3);
+    expect(a.layout.uniform.filter((w) => w.kind.startsWith('tile')).length).toBe(4);
     expect(gen().layout.uniform.some((w) => w.kind.startsWith('tile'))).toBe(false);
     // The tile loops are in the program the runtime walks.
     const loops = a.sweeps[1]?.chunk.filter((s) => s.kind === 'tiles');
@@ -105,7 +105,14 @@ describe('schedule: { vocabTile }', () => {
       ['V', 512, 2, 4],
     ]);
     expect(loops[1]?.steps.filter((s) => 'matmul' in s && s.accumulateTiles).length).toBe(1);
-    expect(m.uniform.filter((w) => w.kind.startsWith('tile'))).toHaveLength(3);
+    expect(m.uniform.filter((w) => w.kind.startsWith('tile'))).toHaveLength(4);
+    // The backward pass visits the tiles last to first: its first tile is the one the
+    // statistics pass left resident, whose projection it skips.
+    expect(loops.map((l) => [l.reverse, l.reusesTile])).toEqual([
+      [false, false],
+      [true, true],
+    ]);
+    expect(loops[1]?.steps.filter((s) => 'matmul' in s && s.forward).length).toBe(1);
   });
 
   it('a width that is not a positive integer is P0405', () => {
