@@ -108,7 +108,10 @@ function resolveChunks(req: MeasureRequest, sizes: DimSizes): Config[] {
     add(String(c), rows, { chunkRows: rows });
   }
   configs.sort((a, b) => a.chunkRows - b.chunkRows);
-  if (!req.tiled) return configs;
+  // Only where the tiles cut the dim: a tile holding all of it is rows-only work in a
+  // buffer as wide as the tile.
+  const tiled = req.tiled?.plan.shape;
+  if (tiled?.kind !== 'tiles' || (sizes.get(tiled.dim) ?? 0) <= tiled.width) return configs;
   // The tiled shape at every chunk size, its chunk rows given (the same rows as rows-only).
   const twins = configs.map((c, k) => ({
     requests: c.requests.map((r) => `${r} tiles`),
