@@ -4,6 +4,7 @@
 // rows) with the same results and gradients within f32 tolerance; for the others, forcing
 // the tiled shape is P0405 with the analysis' reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MatmulTiles } from '../../codegen/matmul.ts';
 import { generateProgram } from '../../codegen/program.ts';
 import { UserError } from '../../src/diagnostics/diagnostic.ts';
 import type { IrFunction } from '../../src/ir/types.ts';
@@ -47,6 +48,7 @@ async function run(
   inputs: ReadonlyMap<string, Tensor>,
   sizes: Map<string, number>,
   cot: ReturnType<typeof randomCotangents>,
+  tiles?: MatmulTiles,
 ) {
   const planned = planKernel({
     kernel: fn,
@@ -54,7 +56,7 @@ async function run(
     cotangents: cot.cot,
     ...(vocabTile !== undefined ? { schedule: { vocabTile } } : {}),
   });
-  const program = generateProgram(planned.fn, planned.plan);
+  const program = generateProgram(planned.fn, planned.plan, tiles && { tiles });
   const all = new Map(inputs);
   for (const [k, t] of cot.tensors) all.set(k, t);
   const r = await execute(dev, program, all, sizes, { chunkRows: 5 });
@@ -110,6 +112,32 @@ describe('vocabulary tiling: both shapes, the same results', () => {
             });
         }
       });
+});
+
+describe('vocabulary tiling with the direct matmul tiles the autotuner picks on a CPU', () => {
+  // The tile products move offB/offC by tileStart·H: the vec4 variants must see those
+  // offsets (H = 8: aligned; H = 6: not, the scalar fallback runs).
+  const direct: MatmulTiles = {
+    ...{ tileM: 16, tileN: 128, tileK: 2, threadsX: 8, threadsY: 1 },
+    ...{ staging: 'direct', mFastest: true },
+  };
+  for (const H of [8, 6])
+    it(`cross_entropy with gradients at H=${H}: tiled with direct tiles = rows-only portable`, async () => {
+      const [fn] = exampleKernels('cross_entropy.proj');
+      if (!fn) throw new Error('no kernel');
+      const sizes = sizesFor(fn, { ...DIMS, H });
+      const grad = ['X', 'W'];
+      const cot = randomCotangents(fn, sizes, 7);
+      const inputs = testInputs(fn, sizes, 11);
+      const rows = await run(fn, grad, undefined, inputs, sizes, cot);
+      const tiles = await run(fn, grad, TILE, inputs, sizes, cot, direct);
+      for (const [k, want] of rows.values)
+        expectClose(tiles.values.get(k), want, `H=${H} ${k}`, {
+          rtol: 2e-5,
+          atol: 1e-6,
+          label: 'tiled direct vs rows-only',
+        });
+    });
 });
 
 describe('vocabulary tiling, recorded into one encoder', () => {
