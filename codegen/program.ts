@@ -117,14 +117,17 @@ export function generateProgram(
   const epilogue: string[] = [];
   for (const item of plan.schedule) {
     if (item.kind === 'loop') {
+      // A loop's kernels see its own rows as the plan's (one of several row sets).
+      const loopPlan: ChunkPlan = { ...plan, rows: item.dims };
       const tiled = plan.sweeps[item.sweep]?.tiled;
       const tileRow = (st: TileRowStep, name: string): ChunkStep => {
         if (!tiled) throw new InternalError(`sweep ${item.sweep} is not tiled`);
-        modules.push(tileRowKernel(fn, plan, layout, st, tiled, name, wg));
+        modules.push(tileRowKernel(fn, loopPlan, layout, st, tiled, name, wg));
         return { kind: 'kernel', module: name };
       };
       const chunk: ChunkStep[] = item.body.map((st, k) => {
-        if (st.kind === 'matmul') return { kind: 'matmul', spec: matmulSpec(fn, plan, st, root) };
+        if (st.kind === 'matmul')
+          return { kind: 'matmul', spec: matmulSpec(fn, loopPlan, st, root) };
         const name = `sweep${item.sweep}_${st.kind}${k}`;
         if (st.kind === 'tile-row') return tileRow(st, `${name}_${st.role}`);
         if (st.kind === 'tiles')
@@ -139,7 +142,7 @@ export function generateProgram(
               inner.kind === 'matmul'
                 ? {
                     kind: 'matmul',
-                    ...tileMatmulSpec(fn, plan, inner, root),
+                    ...tileMatmulSpec(fn, loopPlan, inner, root),
                     ...(inner.tiled === 'n' ? { forward: true } : {}),
                   }
                 : tileRow(inner, `sweep${item.sweep}_pass${st.pass}_${inner.role}${j}`),
@@ -147,8 +150,8 @@ export function generateProgram(
           };
         modules.push(
           st.kind === 'row'
-            ? rowKernel(fn, plan, layout, st, name, wg)
-            : carryKernel(fn, plan, layout, st.node, name, wg),
+            ? rowKernel(fn, loopPlan, layout, st, name, wg)
+            : carryKernel(fn, loopPlan, layout, st.node, name, wg),
         );
         return { kind: 'kernel', module: name };
       });

@@ -73,6 +73,8 @@ export interface Manifest {
     readonly before: readonly string[];
     readonly sweeps: readonly {
       readonly index: number;
+      /** The row dims this sweep's chunks are ranges of (one row set of `rows`). */
+      readonly rows: readonly Dim[];
       readonly forEachChunk: readonly ManifestStep[];
       readonly after: readonly string[];
     }[];
@@ -185,6 +187,7 @@ export function manifest(p: Program): Manifest {
       before: p.before,
       sweeps: p.sweeps.map((s) => ({
         index: s.index,
+        rows: p.plan.sweeps[s.index]?.rowDims ?? p.plan.rows,
         forEachChunk: s.chunk.map(manifestStep),
         after: s.after,
       })),

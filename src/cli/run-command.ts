@@ -12,7 +12,8 @@ import { decodeToF64, readSafetensors, type SafetensorsFile } from '../io/safete
 import { checkHostSizes } from '../run/host-sizes.ts';
 import { loadInputs } from '../run/inputs.ts';
 import { randomInputs } from '../run/random-inputs.ts';
-import { rowDims, runCpu, type RunResult } from '../run/run-cpu.ts';
+import { runCpu, type RunResult } from '../run/run-cpu.ts';
+import { rowSetsOf } from '../plan/row-sets.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
 import { gradList, parseAssignment, parseDims, type CliValues } from './options.ts';
 import { formatRun, runJson, type RunMeta } from './run-report.ts';
@@ -89,7 +90,10 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
         },
       ]);
     r = runCpu({ fn, inputs, sizes, grad, cotangents: cot.map });
-    const rows = rowDims(fn).reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
+    // Every row of every row set, in one chunk.
+    const count = (set: readonly string[]) => set.reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
+    const sets = rowSetsOf(fn);
+    const rows = sets.length ? sets.reduce((s, set) => s + count(set), 0) : 1;
     meta = { backend, chunkRows: rows, chunks: 1, passes: 1 };
   } else {
     const vocabTile = parseVocabTile(v['vocab-tile']);

@@ -3,15 +3,15 @@ import { differentiate } from '../autodiff/differentiate.ts';
 import type { Dim, IrFunction } from '../ir/types.ts';
 import { assignBuffers } from './buffers.ts';
 import { splitRowReductions } from './canonicalize.ts';
-import { classify } from './classify.ts';
 import { computedWeights } from './computed-weights.ts';
-import { checkOneRowSet, rowDimsOf } from './rows.ts';
+import { checkRowSets, classifyRowSets, rowSetsOf, splitByRowSet } from './row-sets.ts';
 import { sweepStages } from './stages.ts';
 import { assignSweeps } from './sweeps.ts';
 import type { ChunkPlan, DraftBuffer, PlanBuffer, Stage, Sweep } from './types.ts';
 import { monoidOf } from '../ops/registry.ts';
 import { checkProductLayout, storageLayout } from './products.ts';
 import { scheduleTree } from './schedule-tree.ts';
+import { shareAccumulatorBuffers, sharedAccumulators } from './shared-accumulators.ts';
 import { validatePlan } from './validate.ts';
 import { checkTileWidth, NotTileable, tiledSweeps } from './tiled-shape.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
@@ -56,15 +56,16 @@ export interface Planned {
  * results never depend on it.
  */
 export function planKernel(req: PlanRequest): Planned {
-  const rows = rowDimsOf(req.kernel);
-  checkOneRowSet(req.kernel, rows);
+  const sets = rowSetsOf(req.kernel);
+  checkRowSets(req.kernel, sets);
+  const rows = sets.flat();
   let fn = req.grad?.length
     ? differentiate(req.kernel, { wrt: req.grad, cotangents: req.cotangents ?? new Map() })
     : req.kernel;
   if (req.gradientsOnly)
     fn = { ...fn, results: fn.results.filter((r) => r.name.startsWith('grad.')) };
-  fn = splitRowReductions(fn, rows);
-  const plan = schedule(fn, rows, req.schedule);
+  for (const set of sets) fn = splitRowReductions(fn, set);
+  const plan = schedule(fn, rows, req.schedule, sets);
   validatePlan(plan);
   return { fn, plan };
 }
@@ -74,9 +75,16 @@ export function schedule(
   fn: IrFunction,
   rows: readonly Dim[],
   override: ScheduleOverride = {},
+  sets: readonly (readonly Dim[])[] = [rows],
 ): ChunkPlan {
-  const classes = classify(fn, rows);
-  const a = assignSweeps(fn, classes, override.carriedIn);
+  const classes = classifyRowSets(fn, sets);
+  // One sweep per row set and level (one set: the sweeps as assigned).
+  const { assignment: a, rowDims } = splitByRowSet(
+    fn,
+    classes,
+    assignSweeps(fn, classes, override.carriedIn),
+    sets,
+  );
   const weights = computedWeights(fn, classes);
   const sweeps: Sweep[] = [];
   const allStages: Stage[][] = [];
@@ -89,12 +97,21 @@ export function schedule(
       .filter(([, w]) => w === s)
       .map(([id]) => id)
       .sort((x, y) => x - y);
-    const { stages } = sweepStages(fn, classes, rowIds, carried, rows);
+    const sweepRows = rowDims[s] ?? rows;
+    const { stages } = sweepStages(fn, classes, rowIds, carried, sweepRows);
     allStages.push(stages);
     const projections = stages.filter(
       (st) => st.kind === 'matmul' && readsWeight(fn, st.node, rows, weights),
     ).length;
-    sweeps.push({ index: s, rows: rowIds, carried, stages, projections, pre: false });
+    sweeps.push({
+      index: s,
+      rows: rowIds,
+      rowDims: sweepRows,
+      carried,
+      stages,
+      projections,
+      pre: false,
+    });
   }
   const results = new Set(fn.results.map((r) => r.node));
   // Post and invariant reductions are computed whole between sweeps; results that are not
@@ -112,14 +129,20 @@ export function schedule(
       before:
         classes.get(n.id) === 'invariant' ? 0 : Math.min(a.count, a.postNeed.get(n.id) ?? a.count),
     }));
+  const shared = sharedAccumulators(fn, classes);
   const epilogue = fn.results
     .map((r) => r.node)
     .filter(
       (id) =>
-        classes.get(id) !== 'row' && !(classes.get(id) === 'carried' && fn.nodes[id]?.op === 'dot'),
+        classes.get(id) !== 'row' &&
+        !(classes.get(id) === 'carried' && fn.nodes[id]?.op === 'dot') &&
+        !shared.has(id),
     );
   const assigned = assignBuffers(fn, classes, sweeps, results, rows);
-  const { sweeps: withStores, buffers } = markPrePasses(assigned.sweeps, assigned.buffers);
+  const { sweeps: withStores, buffers } = markPrePasses(
+    assigned.sweeps,
+    shareAccumulatorBuffers(fn, assigned.buffers, shared),
+  );
   for (const g of globals) {
     const n = fn.nodes[g.node];
     if (n)

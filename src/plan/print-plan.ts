@@ -59,7 +59,7 @@ export function printPlan(fn: IrFunction, plan: ChunkPlan): string {
     lines.push(
       sw.pre
         ? `  sweep ${sw.index}: a pre-pass over all the rows at once (no products):`
-        : `  sweep ${sw.index} (${sw.projections} projection${sw.projections === 1 ? '' : 's'} per chunk), for each chunk of rows:`,
+        : `  sweep ${sw.index} (${sw.projections} projection${sw.projections === 1 ? '' : 's'} per chunk), for each chunk of rows${sw.rowDims.length < plan.rows.length ? ` [${sw.rowDims.join(', ')}]` : ''}:`,
     );
     if (sw.tiled) lines.push(...tiledText(fn, sw.tiled));
     else for (const st of sw.stages) lines.push(`    ${stageText(fn, st)}`);

@@ -22,7 +22,8 @@ export function productRoles(
 
 /** How a buffer lays its elements out: a chunk-scoped one rows first, any other in its dims' order. */
 export function storageLayout(b: DraftBuffer, chunkScoped: boolean, rows: readonly Dim[]): Dim[] {
-  return chunkScoped ? [...rows, ...b.dims.filter((d) => !rows.includes(d))] : [...b.dims];
+  const held = rows.filter((d) => b.dims.includes(d));
+  return chunkScoped ? [...held, ...b.dims.filter((d) => !rows.includes(d))] : [...b.dims];
 }
 
 /**

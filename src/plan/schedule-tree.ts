@@ -104,8 +104,8 @@ export function scheduleTree(
   for (const sw of plan.sweeps) {
     schedule.push({
       kind: 'loop',
-      dims: plan.rows,
-      tile: sw.pre ? { dims: plan.rows } : { dims: [], chunkRows: true },
+      dims: sw.rowDims,
+      tile: sw.pre ? { dims: sw.rowDims } : { dims: [], chunkRows: true },
       sweep: sw.index,
       body: sw.tiled ? tiledBody(sw.index, sw.tiled, step, product, readsOf) : sw.stages.map(step),
     });

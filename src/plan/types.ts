@@ -45,6 +45,8 @@ export interface Sweep {
   readonly index: number;
   /** Row values computed in this sweep (each chunk), in id order. */
   readonly rows: readonly number[];
+  /** The row dims this sweep's chunk loop walks: the plan's rows, or one of its row sets. */
+  readonly rowDims: readonly Dim[];
   /** Carried values accumulated over this sweep's chunks. */
   readonly carried: readonly number[];
   readonly stages: readonly Stage[];
@@ -226,7 +228,10 @@ export interface ChunkPlan {
   readonly shape:
     | { readonly kind: 'rows' }
     | { readonly kind: 'tiles'; readonly dim: Dim; readonly width: number };
-  /** Row dims, flattened row-major in this order; chunks are ranges of flattened rows. */
+  /**
+   * Row dims, flattened row-major in this order; chunks are ranges of flattened rows. A kernel
+   * over several disjoint row sets lists them all; each sweep walks one (`Sweep.rowDims`).
+   */
   readonly rows: readonly Dim[];
   readonly classes: ReadonlyMap<number, ValueClass>;
   readonly sweeps: readonly Sweep[];

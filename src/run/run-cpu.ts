@@ -46,17 +46,3 @@ export function runCpu(req: CpuRunRequest): RunResult {
   const peakBytes = fn.nodes.reduce((s, n) => s + 8 * numel(shapeOf(n.dims, req.sizes)), 0);
   return { outputs, grads, peakBytes, ms: performance.now() - t0 };
 }
-
-/**
- * The row dims of a kernel (spec §8): the dims of the left operand of its projections other
- * than the contracted one. Empty when the kernel has no projection.
- */
-export function rowDims(fn: IrFunction): string[] {
-  const rows: string[] = [];
-  for (const n of fn.nodes) {
-    if (n.op !== 'dot') continue;
-    const left = fn.nodes[n.inputs[0] ?? -1];
-    for (const d of left?.dims ?? []) if (n.dims.includes(d) && !rows.includes(d)) rows.push(d);
-  }
-  return rows;
-}

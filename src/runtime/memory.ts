@@ -54,7 +54,10 @@ export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): Memory
     staging = Math.max(staging, Math.min(4 * n, READBACK_SLICE_BYTES));
   }
   fixed += staging;
-  const rows = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+  // The longest chunk loop: with several row sets, each sweep walks the rows of one.
+  const count = (dims: readonly Dim[]) => dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+  const loops = p.plan.sweeps.map((sw) => sw.rowDims);
+  const rows = Math.max(0, ...(loops.length ? loops : [p.plan.rows]).map(count));
   return { fixedBytes: fixed, perRowBytes: perRow, largestRowBytes: largest, rows };
 }
 
@@ -165,7 +168,9 @@ export function materializedBytes(p: Program, sizes: ReadonlyMap<Dim, number>): 
   }
   let logits = 0;
   for (const n of p.fn.nodes) {
-    if (n.op !== 'dot' || !p.plan.rows.every((r) => n.dims.includes(r))) continue;
+    const rowSets = p.plan.sweeps.map((sw) => sw.rowDims);
+    if (n.op !== 'dot' || !rowSets.some((s) => s.length && s.every((r) => n.dims.includes(r))))
+      continue;
     const inputs = n.inputs.map((i) => p.fn.nodes[i]);
     if (inputs.some((x) => x?.op !== 'param')) continue;
     const count = n.dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);

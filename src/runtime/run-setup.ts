@@ -109,9 +109,10 @@ export function setUp(
       opts.maxStorageBufferBindingSize ?? Infinity,
     ),
   };
-  const chosen = chooseChunkRows(memoryModel(p, sizes), limits, opts);
+  const model = memoryModel(p, sizes);
+  const chosen = chooseChunkRows(model, limits, opts);
   const chunk = opts.chunkReason ? { ...chosen, reason: opts.chunkReason } : chosen;
-  const total = p.plan.rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+  const total = model.rows;
   const pool = new BufferPool(device, limits);
   const runner = new MatmulRunner(device, {
     pool,

@@ -50,14 +50,7 @@ function uniformBlocks(run: Run): number {
       const size = run.sizes.get(st.dim) ?? 0;
       return s + Math.max(1, Math.ceil(size / Math.max(1, st.width))) + 1;
     }, 1);
-  const isPre = (i: number) => run.p.plan.sweeps[i]?.pre === true;
-  return (
-    2 +
-    run.p.sweeps.reduce(
-      (s, sw) => s + 1 + (isPre(sw.index) ? 1 : run.chunk.chunks) * tilesOf(sw.chunk),
-      0,
-    )
-  );
+  return 2 + run.p.sweeps.reduce((s, sw) => s + 1 + chunksOf(run, sw.index) * tilesOf(sw.chunk), 0);
 }
 
 /** One submit per chunk, the uniform written before each (the queue orders the writes). */
@@ -113,7 +106,7 @@ export function recordRecorder(run: Run, enc: GPUCommandEncoder): Recorder & { f
  * Yields the number of chunks of all sweeps after each chunk.
  */
 export function* schedule(run: Run, rec: Recorder): Generator<number, void, void> {
-  const { p, sizes, chunk, total, runner, buffers } = run;
+  const { p, sizes, chunk, runner, buffers } = run;
   const state = { start: 0, rows: 0 };
   const dispatch = (enc: GPUCommandEncoder, name: string) => {
     const k = run.kernels.get(name);
@@ -138,8 +131,9 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
   runAlone(p.before);
   // A pre-pass runs over all the rows at once (its per-row values are sized for them).
   const isPre = (i: number) => p.plan.sweeps[i]?.pre === true;
-  const chunksInAll = p.sweeps.reduce((s, sw) => s + (isPre(sw.index) ? 1 : chunk.chunks), 0);
+  const chunksInAll = p.sweeps.reduce((s, sw) => s + chunksOf(run, sw.index), 0);
   for (const sw of p.sweeps) {
+    const total = sweepRows(run, sw.index);
     const step = isPre(sw.index) ? Math.max(1, total) : chunk.chunkRows;
     for (let start = 0; start < total; start += step) {
       run.dev.throwIfLost();
@@ -186,6 +180,18 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
     runAlone(sw.after);
   }
   runAlone(p.epilogue);
+}
+
+/** The rows sweep `i` walks: its row set's (each row set has a chunk loop of its own). */
+function sweepRows(run: Run, i: number): number {
+  const dims = run.p.plan.sweeps[i]?.rowDims ?? run.p.plan.rows;
+  return dims.reduce((s, d) => s * (run.sizes.get(d) ?? 0), 1);
+}
+
+/** The chunks of sweep `i`: one for a pre-pass, else its rows in chunks of `chunkRows`. */
+function chunksOf(run: Run, i: number): number {
+  if (run.p.plan.sweeps[i]?.pre === true) return 1;
+  return Math.max(1, Math.ceil(sweepRows(run, i) / Math.max(1, run.chunk.chunkRows)));
 }
 
 /** Workgroups of a module's dispatch for the current chunk. */
