@@ -1,6 +1,5 @@
 import { elementwise } from './elementwise.ts';
 import type { Emit } from './record.ts';
-import type { Node } from '../ir/types.ts';
 import { input } from './unary.ts';
 import { MAXIMUM, MINIMUM, POW } from './wgsl-helpers.ts';
 
@@ -160,35 +159,9 @@ function comparison(
     domain: op === 'eq' || op === 'ne' ? 'any' : 'numeric',
     result: 'bool',
     f: (a, b) => (f(a, b) ? 1 : 0),
-    wgsl:
-      op === 'eq'
-        ? ([a, b], _n, inputs) =>
-            isTieTest(inputs)
-              ? `(abs(${a} - ${b}) <= ${TIE_SLACK} * max(max(abs(${a}), abs(${b})), 1.0))`
-              : `(${a} == ${b})`
-        : ([a, b]) => `(${a} ${name} ${b})`,
+    wgsl: ([a, b]) => `(${a} ${name} ${b})`,
     vjp: 'none',
   });
-}
-
-/**
- * `eq(x, min(x, V))` (or max): the tie mask of the min/max gradient. A fused kernel
- * recomputes `x` in the loop that reduces it and again in the loops that count and mask the
- * ties, and the GPU compiler may evaluate the same f32 expression differently in each
- * (Mesa reassociates `(z - lse) + 3` into `z + (3 - lse)` in one loop and not the other):
- * an exact `==` then finds no tie in a row, and the gradient is g / 0 · 0 = NaN. On the GPU
- * the test allows a few ulps of the intermediates; the interpreter's is exact.
- */
-const TIE_SLACK = '3.814697265625e-6'; // 2^-18
-function isTieTest(inputs: readonly Node[]): boolean {
-  const [x, m] = inputs;
-  return (
-    x !== undefined &&
-    m !== undefined &&
-    (m.op === 'max' || m.op === 'min') &&
-    m.inputs[0] === x.id &&
-    x.dtype === 'f32'
-  );
 }
 
 export const eq = comparison('eq', '==', (a, b) => a === b);

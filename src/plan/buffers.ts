@@ -1,4 +1,5 @@
 import type { IrFunction, Node } from '../ir/types.ts';
+import { tieOperands } from './tie-operands.ts';
 import type { DraftBuffer, Stage, Sweep, ValueClass } from './types.ts';
 
 /**
@@ -46,6 +47,7 @@ export function assignBuffers(
       });
   }
 
+  const ties = tieOperands(fn);
   const out: Sweep[] = [];
   for (const sw of sweeps) {
     const inSweep = new Set([...sw.rows, ...sw.carried]);
@@ -57,9 +59,14 @@ export function assignBuffers(
     const last = sw.index === sweeps.length - 1;
     const stages: Stage[] = sw.stages.map((st, k) => {
       if (st.kind !== 'row') return st;
+      // A stage computing a tie operand stores what any stage of any sweep reads from it, so
+      // that it is the same module in every sweep (tie-operands.ts).
+      const tieStage = st.nodes.some((id) => ties.has(id));
       const stores = st.nodes.filter((id) => {
         if (results.has(id) && last) return true;
         return (users[id] ?? []).some((u) => {
+          if (tieStage && !st.nodes.includes(u))
+            return cls.get(u) === 'row' || cls.get(u) === 'carried';
           if (!inSweep.has(u)) return false;
           return node(u).op === 'dot' || cls.get(u) === 'carried' || stageOf.get(u) !== k;
         });
@@ -162,7 +169,7 @@ function aliasChunks(
   users: number[][],
 ): void {
   for (const sw of sweeps) {
-    sw.stages.forEach((st, k) => {
+    sw.stages.forEach((st) => {
       if (st.kind !== 'row') return;
       for (const id of st.stores) {
         const b = buffers.get(`chunk.%${id}`);
@@ -171,12 +178,18 @@ function aliasChunks(
         for (const src of st.nodes.flatMap((x) => fn.nodes[x]?.inputs ?? [])) {
           const sb = buffers.get(`chunk.%${src}`);
           if (!sb || sb.aliasOf || sb.dims.join() !== n?.dims.join()) continue;
-          // Every reader of src in this sweep must be in this stage or earlier.
-          const laterReader = (users[src] ?? []).some((u) =>
-            sw.stages.some(
-              (s2, k2) => k2 > k && (s2.kind === 'row' ? s2.nodes.includes(u) : s2.node === u),
-            ),
-          );
+          // In every sweep that stores id, every reader of src must be in that stage or earlier.
+          const laterReader = sweeps.some((sw2) => {
+            const at = sw2.stages.findIndex((s2) => s2.kind === 'row' && s2.stores.includes(id));
+            return (
+              at >= 0 &&
+              (users[src] ?? []).some((u) =>
+                sw2.stages.some(
+                  (s2, k2) => k2 > at && (s2.kind === 'row' ? s2.nodes.includes(u) : s2.node === u),
+                ),
+              )
+            );
+          });
           const taken = [...buffers.values()].some((o) => o.aliasOf === sb.name);
           if (laterReader || taken) continue;
           buffers.set(b.name, { ...b, aliasOf: sb.name });

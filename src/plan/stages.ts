@@ -1,5 +1,6 @@
 import type { Dim, IrFunction } from '../ir/types.ts';
 import { productRoles } from './products.ts';
+import { tieOperands, tieStages } from './tie-operands.ts';
 import type { Stage, ValueClass } from './types.ts';
 
 /**
@@ -44,10 +45,14 @@ export function sweepStages(
     );
   }
   const maxLevel = Math.max(0, ...level.values());
+  const ties = tieOperands(fn);
   const stages: Stage[] = [];
   for (let L = 0; L <= maxLevel; L++) {
     const rowNodes = rowIds.filter((id) => level.get(id) === L && !isDot(id));
-    if (rowNodes.length) stages.push({ kind: 'row', nodes: rowNodes, stores: [] });
+    // Tie operands of max/min gradients are stored by a stage before their readers.
+    if (rowNodes.length)
+      for (const nodes of tieStages(fn, rowNodes, ties))
+        stages.push({ kind: 'row', nodes, stores: [] });
     for (const id of [...rowIds, ...carriedIds].sort((a, b) => a - b))
       if (level.get(id) === L && isDot(id))
         stages.push({ kind: 'matmul', node: id, roles: productRoles(fn, cls, rows, id) });
