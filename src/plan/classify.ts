@@ -18,6 +18,7 @@ export function notChunkable(
   why: string,
   help?: string,
   spanOf: number = n.id,
+  note = `the rows are [${rows.join(', ')}]: the dims of the projections' left operands besides the contracted one`,
 ): never {
   const label = fn.labels?.get(n.id);
   const span = nearestSpan(fn, spanOf);
@@ -26,9 +27,7 @@ export function notChunkable(
     code: 'P0302',
     ...(span ? { span } : {}),
     message: `\`${fn.name}\` cannot be run chunked: ${label ? `\`${label}\` (${nodeText(n)})` : nodeText(n)} ${why}`,
-    notes: [
-      `the rows are [${rows.join(', ')}]: the dims of the projections' left operands besides the contracted one`,
-    ],
+    notes: [note],
     ...(help ? { help: [help] } : {}),
   });
 }

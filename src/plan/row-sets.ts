@@ -104,6 +104,8 @@ function bothSets(
     n,
     `needs the rows ${named.join(' and ')} at once; each set of rows is walked by a chunk loop of its own, so a value may hold the rows of one set only`,
     `reduce over one set of rows before combining it with the other (e.g. \`sum(.., ${sets[busy[0] ?? 0]?.[0] ?? 'N'})\` first: the sets may meet through values without rows)`,
+    n.id,
+    `the row sets are ${sets.map((s) => `[${s.join(', ')}]`).join(' and ')}: the dims of each projection's left operand besides the contracted one`,
   );
 }
 
