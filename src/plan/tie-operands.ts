@@ -37,12 +37,14 @@ function isTie(x: Node | undefined, r: Node | undefined): x is Node {
 }
 
 /**
- * Splits the row nodes of one stage so that a tie operand is stored by a stage before the
- * one that reduces it: depth(v) = max over inputs i in the stage of depth(i), plus one where v
- * is the max/min of a tie operand i. A stage per depth; nodes other than tie operands move as
- * late as their consumers in the stage allow (the rest of the stage's work stays where it
- * was), so the stage of a tie operand computes the operand and what it is computed from
- * only, and is the same in every sweep that computes it.
+ * Splits the row nodes of one stage so that a tie operand is stored by a stage before every
+ * reader of it (the max/min, the tie test): depth(v) = max over inputs i in the stage of
+ * depth(i), plus one where i is a tie operand. A stage per depth; nodes other than tie
+ * operands move as late as their consumers in the stage allow (the rest of the stage's work
+ * stays where it was), so the stage of a tie operand computes the operand and what it is
+ * computed from only. With the stores of such a stage fixed for the whole graph (buffers.ts),
+ * it is the same module in every sweep that computes it: a max over rows, folded in one sweep
+ * and tested in later ones, meets the same per-row values.
  */
 export function tieStages(
   fn: IrFunction,
@@ -52,13 +54,10 @@ export function tieStages(
   const here = new Set(nodes);
   const order = [...nodes].sort((a, b) => a - b);
   const depth = new Map<number, number>();
-  const reducesTie = (n: Node, i: number) =>
-    (n.op === 'max' || n.op === 'min') && n.inputs[0] === i && ties.has(i);
   for (const id of order) {
-    const n = fn.nodes[id];
     let d = 0;
-    for (const i of n?.inputs ?? [])
-      if (here.has(i) && n) d = Math.max(d, (depth.get(i) ?? 0) + (reducesTie(n, i) ? 1 : 0));
+    for (const i of fn.nodes[id]?.inputs ?? [])
+      if (here.has(i)) d = Math.max(d, (depth.get(i) ?? 0) + (ties.has(i) ? 1 : 0));
     depth.set(id, d);
   }
   const deepest = Math.max(0, ...depth.values());

@@ -32,7 +32,8 @@ export const INTERMEDIATE_TOLERANCE = 1e-5;
 /** One generated case: a program, its call and its data. */
 export interface FuzzCase {
   readonly source: string;
-  readonly dims: { N: number; H: number; V: number };
+  /** `M`: the rows of a second row set (`Y @ W.T`), when the program has one. */
+  readonly dims: { N: number; H: number; V: number; M?: number };
   readonly grad: boolean;
   readonly chunkRows: number | undefined;
   readonly seed: number;
@@ -113,10 +114,26 @@ const FINAL = [
   (r: string) => `logsumexp(${r}, N) + sum(${r}, N) * 0.5`,
 ];
 
+/** A row expression over the first set, rewritten for the second (`zy`, `u`, `M`). */
+const overY = (r: string) =>
+  r.replace(/\bz\b/g, 'zy').replace(/\bt\b/g, 'u').replace(/\bN\b/g, 'M');
+
+/** How the two row sets' results meet: only through scalars (spec §8, each set a loop). */
+const COMBINE = [
+  (a: string, b: string) => `(${a}) + (${b})`,
+  (a: string, b: string) => `(${a}) * sigmoid(${b})`,
+];
+
 export const fuzzCase: fc.Arbitrary<FuzzCase> = fc
   .record({
     row: exprs.n,
     final: fc.integer({ min: 0, max: FINAL.length - 1 }),
+    // One program in three has a second row set Y [M, H] through the same W.
+    sets: fc.integer({ min: 0, max: 2 }).map((k) => (k === 0 ? 2 : 1)),
+    rowY: exprs.n,
+    finalY: fc.integer({ min: 0, max: FINAL.length - 1 }),
+    combine: fc.integer({ min: 0, max: COMBINE.length - 1 }),
+    M: fc.integer({ min: 1, max: 7 }),
     xType: fc.constantFrom('f32', 'bf16', 'f16'),
     wType: fc.constantFrom('f32', 'bf16'),
     N: fc.integer({ min: 1, max: 9 }),
@@ -126,20 +143,29 @@ export const fuzzCase: fc.Arbitrary<FuzzCase> = fc
     chunk: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
   })
-  .map((c) => ({
-    source: [
-      `kernel k(X: ${c.xType}[N, H], W: ${c.wType}[V, H], t: i32[N]) -> f32 {`,
-      '  z = X @ W.T',
-      `  r = ${c.row}`,
-      `  return ${(FINAL[c.final] ?? FINAL[0])?.('r') ?? 'sum(r, N)'}`,
-      '}',
-      '',
-    ].join('\n'),
-    dims: { N: c.N, H: c.H, V: c.V },
-    grad: c.grad,
-    chunkRows: c.chunk,
-    seed: c.seed,
-  }));
+  .map((c) => {
+    const x = (FINAL[c.final] ?? FINAL[0])?.('r') ?? 'sum(r, N)';
+    const y = overY((FINAL[c.finalY] ?? FINAL[0])?.('ry') ?? 'sum(ry, N)');
+    const two = c.sets === 2;
+    return {
+      source: [
+        two
+          ? `kernel k(X: ${c.xType}[N, H], Y: ${c.xType}[M, H], W: ${c.wType}[V, H], t: i32[N], u: i32[M]) -> f32 {`
+          : `kernel k(X: ${c.xType}[N, H], W: ${c.wType}[V, H], t: i32[N]) -> f32 {`,
+        '  z = X @ W.T',
+        ...(two ? ['  zy = Y @ W.T'] : []),
+        `  r = ${c.row}`,
+        ...(two ? [`  ry = ${overY(c.rowY)}`] : []),
+        `  return ${two ? (COMBINE[c.combine] ?? COMBINE[0])?.(x, y) : x}`,
+        '}',
+        '',
+      ].join('\n'),
+      dims: two ? { N: c.N, H: c.H, V: c.V, M: c.M } : { N: c.N, H: c.H, V: c.V },
+      grad: c.grad,
+      chunkRows: c.chunk,
+      seed: c.seed,
+    };
+  });
 
 /** Why one element disagrees, or undefined. */
 function elementMismatch(
@@ -218,7 +244,7 @@ export async function runCase(rt: Runtime, c: FuzzCase): Promise<string | undefi
   if (!fn) return 'no kernel';
   const sizes = new Map(Object.entries(c.dims));
   const inputs = randomInputs(fn, sizes, c.seed);
-  const grad = c.grad ? ['X', 'W'] : [];
+  const grad = c.grad ? (c.dims.M === undefined ? ['X', 'W'] : ['X', 'Y', 'W']) : [];
   const cpu = runCpu({ fn, inputs, sizes, grad, cotangents: new Map() });
   const api: Record<string, TensorInput> = {};
   for (const [k, t] of inputs) api[k] = { data: t.data, shape: t.shape };
@@ -240,6 +266,7 @@ export async function runCase(rt: Runtime, c: FuzzCase): Promise<string | undefi
 
 /** A failing case as text to paste into a file and rerun. */
 export function describeCase(c: FuzzCase): string {
-  const d = `N=${c.dims.N},H=${c.dims.H},V=${c.dims.V}`;
-  return `${c.source}# projc run fuzz.proj --dims ${d} --seed ${c.seed}${c.grad ? ' --grad X,W' : ''}${c.chunkRows ? ` --chunk-rows ${c.chunkRows}` : ''}`;
+  const d = `N=${c.dims.N},H=${c.dims.H},V=${c.dims.V}${c.dims.M === undefined ? '' : `,M=${c.dims.M}`}`;
+  const grad = c.dims.M === undefined ? 'X,W' : 'X,Y,W';
+  return `${c.source}# projc run fuzz.proj --dims ${d} --seed ${c.seed}${c.grad ? ` --grad ${grad}` : ''}${c.chunkRows ? ` --chunk-rows ${c.chunkRows}` : ''}`;
 }

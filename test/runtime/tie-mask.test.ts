@@ -98,14 +98,19 @@ describe('the plan stores a tie operand before the reduction and the tie test re
     }
   });
 
-  it('and that stage is the same module in every sweep (the max over rows meets the same values)', () => {
+  it("the stages of both tie operands (the min's and the max over rows') are the same module in every sweep", () => {
     const program = generateProgram(fn, plan);
-    const codes = plan.sweeps.map((sw) => {
-      const k = sw.stages.findIndex((st) => st.kind === 'row' && st.nodes.includes(x?.id ?? -1));
-      return program.modules.find((m) => m.name === `sweep${sw.index}_row${k}`)?.code;
-    });
-    expect(codes.length).toBe(3);
-    expect(new Set(codes).size).toBe(1);
+    for (const id of [x?.id, r?.id]) {
+      const codes = plan.sweeps.map((sw) => {
+        const k = sw.stages.findIndex((st) => st.kind === 'row' && st.nodes.includes(id ?? -1));
+        const st = sw.stages[k];
+        expect(st?.kind === 'row' && st.stores).toEqual([id]);
+        return program.modules.find((m) => m.name === `sweep${sw.index}_row${k}`)?.code;
+      });
+      expect(codes.length).toBe(3);
+      expect(codes[0]).toBeDefined();
+      expect(new Set(codes).size).toBe(1);
+    }
   });
 });
 
