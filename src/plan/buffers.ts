@@ -177,7 +177,9 @@ function aliasChunks(
         const n = fn.nodes[id];
         for (const src of st.nodes.flatMap((x) => fn.nodes[x]?.inputs ?? [])) {
           const sb = buffers.get(`chunk.%${src}`);
-          if (!sb || sb.aliasOf || sb.dims.join() !== n?.dims.join()) continue;
+          // Same dims and dtype: a bool chunk buffer is u32 words, an f32 one f32.
+          if (!sb || sb.aliasOf || sb.dims.join() !== n?.dims.join() || sb.dtype !== b.dtype)
+            continue;
           // In every sweep that stores id, every reader of src must be in that stage or earlier.
           const laterReader = sweeps.some((sw2) => {
             const at = sw2.stages.findIndex((s2) => s2.kind === 'row' && s2.stores.includes(id));

@@ -114,6 +114,30 @@ describe('the plan stores a tie operand before the reduction and the tie test re
   });
 });
 
+describe('a stage that stores a bool mask', () => {
+  // The fuzz, after tie operands got stages of their own: the stage computing r stores the
+  // mask `softmax(z) >= 0.3` for the later stages, and that bool [N, V] buffer (u32 words)
+  // reused the storage of an f32 one: WGSL "cannot assign 'f32' to 'u32'". Chunk buffers
+  // now share storage only with one of the same dtype.
+  it('gets storage of its own, and the run agrees with the interpreter', async () => {
+    const r =
+      'gather(where((softmax(z, V)) >= 0.3, softmax(z, V), where(((sqrt(abs(z) + 0.1)) - logsumexp(sqrt(abs(z) + 0.1), V)) < -0.7, z, (z) - logsumexp(z, V))), t, V)';
+    const text = source(r, 'max(r, N)');
+    const { plan } = planKernel({ kernel: kernelOf(text), grad: ['X', 'W'] });
+    for (const b of plan.buffers) {
+      const under = plan.buffers.find((o) => o.name === b.aliasOf);
+      if (under) expect(under.dtype, `${b.name} over ${under.name}`).toBe(b.dtype);
+    }
+    const { cpu, gpu } = await gradsOnBoth(text, { N: 3, H: 3, V: 5 }, 17, 3);
+    for (const name of ['X', 'W']) {
+      const c = cpu.get(name)?.data ?? [];
+      const g = gpu.get(name)?.data ?? [];
+      for (let i = 0; i < c.length; i++)
+        expect(Math.abs((g[i] ?? NaN) - (c[i] ?? NaN))).toBeLessThan(1e-4);
+    }
+  });
+});
+
 describe('ties split the gradient evenly (PyTorch amax/amin)', () => {
   // W has two equal rows, so every row of z = X·Wᵀ has an exact tie between them (the same
   // products summed in the same order) wherever they are the max.
