@@ -127,7 +127,12 @@ for (const file of exampleFiles()) {
   }
 }
 
+/** The rows of the longest chunk loop (two row sets: each sweep walks one). */
 function rowCount(fn: IrFunction, sizes: ReadonlyMap<string, number>): number {
-  const rows = rt.program(fn).plan.rows;
-  return rows.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+  const count = (dims: readonly string[]) => dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
+  const { plan } = rt.program(fn);
+  return Math.max(
+    count(plan.sweeps.length ? [] : plan.rows),
+    ...plan.sweeps.map((sw) => count(sw.rowDims)),
+  );
 }
