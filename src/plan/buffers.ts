@@ -56,14 +56,17 @@ export function assignBuffers(
       if (st.kind === 'row') for (const id of st.nodes) stageOf.set(id, k);
       else stageOf.set(st.node, k);
     });
-    const last = sw.index === sweeps.length - 1;
+    // A row result is written by the last sweep that computes it (with several row sets,
+    // the last sweep of its set).
+    const lastOf = (id: number) =>
+      Math.max(...sweeps.filter((o) => o.rows.includes(id)).map((o) => o.index));
     const stages: Stage[] = sw.stages.map((st, k) => {
       if (st.kind !== 'row') return st;
       // A stage computing a tie operand stores what any stage of any sweep reads from it, so
       // that it is the same module in every sweep (tie-operands.ts).
       const tieStage = st.nodes.some((id) => ties.has(id));
       const stores = st.nodes.filter((id) => {
-        if (results.has(id) && last) return true;
+        if (results.has(id) && lastOf(id) === sw.index) return true;
         return (users[id] ?? []).some((u) => {
           if (tieStage && !st.nodes.includes(u))
             return cls.get(u) === 'row' || cls.get(u) === 'carried';
@@ -113,7 +116,7 @@ export function assignBuffers(
         for (const id of st.stores) {
           const n = node(id);
           const name = resultName.get(id);
-          if (name && last) {
+          if (name && lastOf(id) === sw.index) {
             add({
               name: `result.${name}`,
               home: 'own',

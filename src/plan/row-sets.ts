@@ -77,6 +77,19 @@ export function classifyRowSets(
     const busy = cs.flatMap((c, k) => (c === 'row' || c === 'carried' ? [k] : []));
     if (busy.length > 1) bothSets(fn, sets, n, busy);
     const own = busy[0];
+    // A projection's weight computed from another set's reduction over rows is complete
+    // only after that set's sweep, and products read their weight before the sweeps.
+    if (n.op === 'dot' && own !== undefined && cs[own] === 'row') {
+      const weight = n.inputs.find((i) => !hasAll(fn.nodes[i]?.dims ?? [], sets[own] ?? []));
+      const wc = weight === undefined ? undefined : out.get(weight);
+      if (wc !== undefined && wc !== 'input' && wc !== 'invariant')
+        notChunkable(
+          fn,
+          sets[own] ?? [],
+          n,
+          "reads a weight computed from a reduction over rows; a projection's weight may be a parameter or computed from parameters only",
+        );
+    }
     out.set(
       n.id,
       own !== undefined

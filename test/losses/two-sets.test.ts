@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../src/api/runtime.ts';
 import { compileFile } from '../../src/frontend/compile.ts';
 import { planKernel } from '../../src/plan/build-plan.ts';
+import type { Cotangent } from '../../src/autodiff/differentiate.ts';
 import { UserError } from '../../src/diagnostics/diagnostic.ts';
+import { randomInputs } from '../../src/run/random-inputs.ts';
+import { runCpu } from '../../src/run/run-cpu.ts';
 import {
   ErrorLog,
   expectMatchesTorch,
@@ -95,6 +98,55 @@ describe('the plan of two row sets', () => {
   });
 });
 
+describe('two row sets meeting through scalars, on webgpu and the interpreter', () => {
+  // A set's rows reading the other set's sum (m1: another sweep after it), the squared
+  // distance to the other set's mean (m2), and a per-row result of one set next to a
+  // reduction of the other (m3: each set's row results are written by its own last sweep).
+  const MIXED = `kernel m1(X: f32[N, H], Y: f32[M, H], W: f32[V, H]) -> f32 {
+  s = sum(logsumexp(Y @ W.T, V), M)
+  return sum(logsumexp(X @ W.T, V) * s, N)
+}
+kernel m2(X: f32[N, H], Y: f32[M, H], W: f32[V, H]) -> f32 {
+  a = mean(logsumexp(X @ W.T, V), N)
+  return sum((logsumexp(Y @ W.T, V) - a) ** 2, M)
+}
+kernel m3(X: f32[N, H], Y: f32[M, H], W: f32[V, H], t: i32[N]) -> (lx: f32[N], ly: f32) {
+  lx = logsumexp(X @ W.T, V) - gather(X @ W.T, t, V)
+  ly = max(logsumexp(Y @ W.T, V), M)
+}
+`;
+  const c = compileFile({ path: 'mixed.proj', text: MIXED });
+  for (const name of ['m1', 'm2', 'm3'])
+    it(`${name}: results and gradients agree (chunks of 2)`, async () => {
+      const fn = c.kernels.get(name);
+      if (!fn) throw new Error(`no ${name}`);
+      const sizes = new Map(Object.entries({ N: 5, M: 3, H: 4, V: 7 }));
+      const inputs = randomInputs(fn, sizes, 3);
+      const cot = new Map<string, Cotangent>(
+        fn.results.map((r) => [r.name, { kind: 'const', value: 1 }]),
+      );
+      const grad = ['X', 'Y', 'W'];
+      const cpu = runCpu({ fn, inputs, sizes, grad, cotangents: cot });
+      const api: Record<string, { data: Float64Array; shape: readonly number[] }> = {};
+      for (const [k, t] of inputs) api[k] = { data: t.data, shape: t.shape };
+      const cotangents = Object.fromEntries(fn.results.map((r) => [r.name, 1]));
+      const gpu = await rt.run(fn, api, { grad, cotangents, chunkRows: 2 });
+      const pairs = [
+        ...[...cpu.outputs].map(([k, t]) => [k, t.data, gpu.outputs.get(k)?.data] as const),
+        ...[...cpu.grads].map(([k, t]) => [`grad.${k}`, t.data, gpu.grads.get(k)?.data] as const),
+      ];
+      expect(pairs.length).toBe(fn.results.length + 3);
+      for (const [k, want, got] of pairs) {
+        expect(got?.length, k).toBe(want.length);
+        const scale = Math.max(1, ...[...want].map(Math.abs));
+        for (let i = 0; i < want.length; i++)
+          expect(Math.abs((got?.[i] ?? NaN) - (want[i] ?? NaN)), `${k}[${i}]`).toBeLessThan(
+            1e-4 * scale,
+          );
+      }
+    });
+});
+
 describe('what still cannot be chunked', () => {
   const compile = (text: string) => {
     const c = compileFile({ path: 'k.proj', text });
@@ -123,6 +175,18 @@ describe('what still cannot be chunked', () => {
 `),
     ).toBe(
       'P0302: `k` cannot be run chunked: `pair` (%7 = add(%4, %6) : f32[N, M]) needs the rows [N] and [M] at once; each set of rows is walked by a chunk loop of its own, so a value may hold the rows of one set only',
+    );
+  });
+
+  it("a projection whose weight needs the other set's reduction is P0302", () => {
+    expect(
+      diagnostic(`kernel k(X: f32[N, H], Y: f32[M, H], W: f32[V, H]) -> f32 {
+  s = sum(logsumexp(Y @ W.T, V), M)
+  return sum(logsumexp(X @ (W * s).T, V), N)
+}
+`),
+    ).toBe(
+      "P0302: `k` cannot be run chunked: %7 = dot(%0, %6) {dims=[N, V]} : f32[N, V] reads a weight computed from a reduction over rows; a projection's weight may be a parameter or computed from parameters only",
     );
   });
 
