@@ -45,6 +45,25 @@ describe('two row sets match PyTorch', () => {
         log.record(file, 'interp', f, got);
         expectMatchesTorch(f, got, `${file} interpreter`);
       });
+      it('webgpu, chunks of 5 rows × vocabulary tiles of 16', async () => {
+        const f = fixture(file);
+        const inputs: Record<string, { data: Float64Array; shape: readonly number[] } | number> =
+          {};
+        for (const p of f.kernel.params) {
+          const t = f.inputs.get(p.name);
+          if (t)
+            inputs[p.name] = p.dims.length ? { data: t.data, shape: t.shape } : (t.data[0] ?? 0);
+        }
+        const tiled = planKernel({ kernel: f.kernel, grad: f.grad, schedule: { vocabTile: 16 } });
+        expect(tiled.plan.shape.kind).toBe('tiles');
+        const r = await rt.run(f.kernel, inputs, { grad: f.grad, chunkRows: 5, vocabTile: 16 });
+        const got = new Map([
+          ...[...r.outputs].map(([k, t]) => [k, t.data] as const),
+          ...[...r.grads].map(([k, t]) => [`grad.${k}`, t.data] as const),
+        ]);
+        log.record(file, 'webgpu/tiles', f, got);
+        expectMatchesTorch(f, got, `${file} webgpu tiles of 16`);
+      });
       for (const chunk of [5, 'all'] as const)
         it(`webgpu, chunks of ${chunk} rows`, async () => {
           const f = fixture(file);
