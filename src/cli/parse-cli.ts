@@ -19,6 +19,7 @@ const OPTIONS = {
   'vocab-tile': { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
+  profile: { type: 'boolean' },
   grid: { type: 'string' },
   repeats: { type: 'string' },
   peers: { type: 'string' },

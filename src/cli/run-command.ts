@@ -89,6 +89,15 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
           ],
         },
       ]);
+    if (v.profile)
+      printDiagnostics(io, [
+        {
+          severity: 'warning',
+          code: 'P0405',
+          message:
+            '--profile is ignored by the cpu backend: it times the steps of the webgpu schedule',
+        },
+      ]);
     r = runCpu({ fn, inputs, sizes, grad, cotangents: cot.map });
     // Every row of every row set, in one chunk.
     const count = (set: readonly string[]) => set.reduce((p, d) => p * (sizes.get(d) ?? 1), 1);
@@ -103,7 +112,7 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
       sizes,
       grad,
       cot.map,
-      { chunkRows, memoryBudget, vocabTile },
+      { chunkRows, memoryBudget, vocabTile, profile: v.profile },
       io,
     );
     r = g.result;

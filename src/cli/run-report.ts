@@ -3,6 +3,7 @@ import { typeText } from '../ir/print.ts';
 import type { IrFunction } from '../ir/types.ts';
 import type { RunResult } from '../run/run-cpu.ts';
 import { formatBytes } from '../shell/format-bytes.ts';
+import { profileTable, type RunProfile } from '../runtime/profile.ts';
 
 export { formatBytes };
 
@@ -20,6 +21,8 @@ export interface RunMeta {
   readonly materializedBytes?: number;
   /** One line per sweep (webgpu). */
   readonly plan?: readonly string[];
+  /** `--profile` (webgpu): each step of the schedule timed alone. */
+  readonly profile?: RunProfile;
 }
 
 /** Scalars as numbers (NaN/±inf as strings, which JSON lacks), tensors by shape. */
@@ -102,5 +105,6 @@ export function formatRun(
       `  materializing the logits would take ${formatBytes(meta.materializedBytes)}: projc's peak is ${((100 * r.peakBytes) / Math.max(1, meta.materializedBytes)).toFixed(1)}% of that`,
     );
   if (out) lines.push(`  wrote ${out}`);
+  if (meta.profile) lines.push(...profileTable(meta.profile).trimEnd().split('\n'));
   return lines.join('\n') + '\n';
 }

@@ -23,6 +23,7 @@ export async function runWebgpu(
     chunkRows?: number | undefined;
     memoryBudget?: number | undefined;
     vocabTile?: number | 'rows' | undefined;
+    profile?: boolean | undefined;
   },
   io: Io,
 ): Promise<{ result: RunResult; meta: RunMeta }> {
@@ -55,6 +56,7 @@ export async function runWebgpu(
       ...shape.run,
       ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       onProgress: bar,
+      ...(opts.profile ? { profile: true } : {}),
     });
     bar(-1, 0);
     const outputs = new Map<string, Tensor>();
@@ -73,6 +75,7 @@ export async function runWebgpu(
         predictedPeakBytes: r.chunk.predictedPeakBytes,
         materializedBytes: materializedBytes(program, sizes),
         plan: planSummary(planned.fn, planned.plan),
+        ...(r.profile ? { profile: r.profile } : {}),
       },
     };
   } finally {

@@ -12,7 +12,7 @@ usage:
   projc run FILE [--kernel K] (--inputs IN.safetensors | --dims N=..,H=.. [--seed S])
            [--set NAME=VALUE]... [--grad X,W] [--cotangent NAME=V]...
            [--backend webgpu|cpu] [--chunk-rows auto|K] [--memory-budget 256MiB]
-           [--vocab-tile auto|rows|T] [--out OUT.safetensors] [--json]
+           [--vocab-tile auto|rows|T] [--out OUT.safetensors] [--json] [--profile]
   projc bench FILE [--kernel K] [--grad X,W] [--dims H=64] [--grid 'N=256|1024,V=512|2048']
            [--repeats 5] [--chunk-rows 64,256,all] [--memory-budget B] [--seed S] [--json]
            [--peers eager,tfjs] [--out docs/bench]        projc against the materialized baseline

@@ -18,6 +18,7 @@ import {
   type RunStats,
   type StagedSource,
 } from './run-setup.ts';
+import { profileRun, type RunProfile } from './profile.ts';
 import { recordRecorder, schedule, streamRecorder } from './schedule.ts';
 
 export type {
@@ -34,6 +35,8 @@ export interface ExecuteResult extends RunStats {
   readonly ms: number;
   /** Wall time of the sweeps and kernels alone, from the first dispatch to the device going idle. */
   readonly computeMs: number;
+  /** With `profile`: each step's time (`computeMs` is then their sum, inputs left out). */
+  readonly profile?: RunProfile;
 }
 
 /** A run recorded on the device: its results stay there, in buffers the caller owns. */
@@ -82,6 +85,14 @@ export async function executeSources(
   const pipelines = await preparePipelines(dev.device, p);
   const run = setUp(dev, p, inputs, sizes, opts, pipelines, undefined);
   try {
+    if (opts.profile) {
+      const profile = await profileRun(run);
+      dev.throwIfLost();
+      const values = new Map<string, Tensor>();
+      for (const [name, r] of resultBuffers(run)) values.set(name, await readResult(run, r));
+      const computeMs = profile.steps.reduce((s, t) => s + (t.phase === 'inputs' ? 0 : t.ms), 0);
+      return { ...stats(run), values, ms: performance.now() - t0, computeMs, profile };
+    }
     dev.device.queue.submit([run.staging.finish()]);
     await dev.device.queue.onSubmittedWorkDone();
     const tCompute = performance.now();

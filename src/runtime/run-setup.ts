@@ -30,6 +30,11 @@ export interface ExecuteOptions {
   readonly memoryBudget?: number;
   /** Called after each chunk with (chunks done, chunks in all sweeps). */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Time each step of the schedule alone (`execute` only; see `src/runtime/profile.ts`):
+   * slower than a plain run, for finding where the time goes.
+   */
+  readonly profile?: boolean;
 }
 
 /** A caller's buffer a result is written to (f32/i32/u32 words from `offset`). */

@@ -19,6 +19,11 @@ export interface Recorder {
   setChunk(start: number, rows: number, tile?: Tile): void;
   /** The commands of one chunk (or one pass alone) are recorded. */
   endChunk(): void;
+  /**
+   * After each step (a kernel or a product), with its label: true makes the schedule yield
+   * there, so that the step can be timed alone (`src/runtime/profile.ts`).
+   */
+  stepDone?(label: string): boolean;
 }
 
 /** The current tile of a tile loop: its first element and width. */
@@ -119,19 +124,21 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
     pass.dispatchWorkgroups(Math.min(groups, GRID_X), Math.ceil(groups / GRID_X));
     pass.end();
   };
-  const runAlone = (names: readonly string[]) => {
+  const isPre = (i: number) => p.plan.sweeps[i]?.pre === true;
+  const chunksInAll = p.sweeps.reduce((s, sw) => s + chunksOf(run, sw.index), 0);
+  function* runAlone(names: readonly string[]) {
     if (!names.length) return;
     state.start = 0;
     state.rows = 0;
     rec.setChunk(0, 0);
-    const enc = rec.encoder();
-    for (const n of names) dispatch(enc, n);
+    for (const n of names) {
+      dispatch(rec.encoder(), n);
+      if (rec.stepDone?.(n)) yield chunksInAll;
+    }
     rec.endChunk();
-  };
-  runAlone(p.before);
+  }
+  yield* runAlone(p.before);
   // A pre-pass runs over all the rows at once (its per-row values are sized for them).
-  const isPre = (i: number) => p.plan.sweeps[i]?.pre === true;
-  const chunksInAll = p.sweeps.reduce((s, sw) => s + chunksOf(run, sw.index), 0);
   for (const sw of p.sweeps) {
     const total = sweepRows(run, sw.index);
     const step = isPre(sw.index) ? Math.max(1, total) : chunk.chunkRows;
@@ -140,12 +147,13 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
       state.start = start;
       state.rows = Math.min(step, total - start);
       rec.setChunk(state.start, state.rows);
-      let enc = rec.encoder();
       for (const s of sw.chunk) {
-        if (s.kind === 'kernel') dispatch(enc, s.module);
+        if (s.kind === 'kernel') dispatch(rec.encoder(), s.module);
         else if (s.kind === 'matmul')
-          encodeSplit(runner, enc, matmulArgs(s.spec, buffers, sizes, state));
-        else {
+          encodeSplit(runner, rec.encoder(), matmulArgs(s.spec, buffers, sizes, state));
+        if (s.kind !== 'tiles') {
+          if (rec.stepDone?.(stepLabel(run, sw.index, s))) yield chunksInAll;
+        } else {
           // A tile loop: each tile is a block of its own with its start and width in the
           // uniform (the queue orders uniform writes between submits, not within one).
           rec.endChunk();
@@ -153,33 +161,51 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
           const starts: number[] = [];
           for (let t0 = 0; t0 < size; t0 += s.width) starts.push(t0);
           if (s.reverse) starts.reverse();
-          starts.forEach((t0, k) => {
+          for (const [k, t0] of starts.entries()) {
             const tile = { start: t0, width: Math.min(s.width, size - t0), first: k === 0 };
             rec.setChunk(state.start, state.rows, tile);
-            const te = rec.encoder();
             const at = { ...state, tileStart: tile.start, tileWidth: tile.width };
             for (const inner of s.steps) {
-              if (inner.kind === 'kernel') dispatch(te, inner.module);
+              if (inner.kind === 'kernel') dispatch(rec.encoder(), inner.module);
               else if (inner.kind === 'matmul') {
                 // The previous pass left this tile's projections in their buffers.
                 if (inner.forward && s.reusesTile && k === 0) continue;
                 const args = matmulArgs(inner.spec, buffers, sizes, at);
                 const accumulate = args.accumulate || (inner.accumulateTiles === true && k > 0);
-                encodeSplit(runner, te, { ...args, accumulate });
+                encodeSplit(runner, rec.encoder(), { ...args, accumulate });
               } else throw new InternalError('a tile loop inside a tile loop');
+              if (rec.stepDone?.(`${stepLabel(run, sw.index, inner)} (tile loop over ${s.dim})`))
+                yield chunksInAll;
             }
             rec.endChunk();
-          });
+          }
           rec.setChunk(state.start, state.rows);
-          enc = rec.encoder();
         }
       }
       rec.endChunk();
       yield chunksInAll;
     }
-    runAlone(sw.after);
+    yield* runAlone(sw.after);
   }
-  runAlone(p.epilogue);
+  yield* runAlone(p.epilogue);
+}
+
+/**
+ * A step's name in a profile: its module, or the product with its operands
+ * (`sweep1 matmul %5 [N, V] = in.X · in.W`, `+=` for one accumulated over the chunks).
+ */
+function stepLabel(
+  run: Run,
+  sweep: number,
+  s:
+    | { readonly kind: 'kernel'; readonly module: string }
+    | { readonly kind: 'matmul'; readonly spec: MatmulSpec },
+): string {
+  if (s.kind === 'kernel') return s.module;
+  const n = run.p.fn.nodes[s.spec.node];
+  const dims = n ? ` [${n.dims.join(', ')}]` : '';
+  const op = s.spec.accumulate ? '+=' : '=';
+  return `sweep${sweep} matmul %${s.spec.node}${dims} ${op} ${s.spec.a.buffer} · ${s.spec.b.buffer}`;
 }
 
 /** The rows sweep `i` walks: its row set's (each row set has a chunk loop of its own). */

@@ -19,7 +19,7 @@ import {
   SMOKE_MATMUL,
 } from '../../src/bench/gpu/main.ts';
 import type { GpuBenchReport } from '../../src/bench/gpu/report.ts';
-import { gpuTimer } from '../../src/bench/gpu/timer.ts';
+import { gpuTimer } from '../../src/runtime/gpu-timer.ts';
 import { acquireDevice } from '../../src/runtime/device.ts';
 
 const run = promisify(execFile);

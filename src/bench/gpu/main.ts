@@ -14,7 +14,7 @@ import { adapterKind, deviceFacts, knownPeak, type AdapterKind } from './adapter
 import { benchCrossEntropy, hostProblem, type CeCase, type CeResult } from './ce-bench.ts';
 import { benchMatmul, type MatmulCase, type MatmulResult } from './matmul-bench.ts';
 import { gpuBenchMarkdown, type Failed, type GpuBenchReport, type Skipped } from './report.ts';
-import { gpuTimer } from './timer.ts';
+import { gpuTimer } from '../../runtime/gpu-timer.ts';
 
 export const SMOKE_MATMUL: readonly MatmulCase[] = [
   { name: 'smoke-square', M: 64, K: 64, N: 64, dtype: 'f32' },

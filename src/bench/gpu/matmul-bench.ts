@@ -13,7 +13,7 @@ import type { AcquiredDevice } from '../../runtime/device.ts';
 import { MatmulRunner } from '../../runtime/matmul.ts';
 import { BufferUsage } from '../../runtime/usage.ts';
 import { spread, type Spread } from '../bench-stats.ts';
-import type { GpuTimer } from './timer.ts';
+import type { GpuTimer } from '../../runtime/gpu-timer.ts';
 
 export interface MatmulCase {
   readonly name: string;
