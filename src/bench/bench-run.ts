@@ -64,7 +64,8 @@ export function workUnits(p: Program, sizes: DimSizes): number {
 
 /** How many runs a request makes: (warm-up + repeats) × (baseline + distinct chunk sizes). */
 export function plannedRuns(req: MeasureRequest, sizes: DimSizes): number {
-  return (req.repeats + 1) * (1 + resolveChunks(req, sizes).length + (req.tfjs ? 1 : 0));
+  // + the profiled run of the automatic choice.
+  return (req.repeats + 1) * (1 + resolveChunks(req, sizes).length + (req.tfjs ? 1 : 0)) + 1;
 }
 
 export async function measureShapes(req: MeasureRequest): Promise<ShapeResult[]> {
@@ -259,6 +260,14 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
     eager?.release();
     tf?.release();
   }
+  // One more, untimed run of the runtime's own choice with each step timed alone: where
+  // projc's time goes (its total is a little over a plain run's: the device idles between steps).
+  const autoK = configs.findIndex((c) => c.requests.includes('auto'));
+  const autoOptions = configs[autoK]?.options;
+  const profile = autoOptions
+    ? (await execute(dev, program, inputs, sizes, { ...autoOptions, profile: true })).profile
+    : undefined;
+  if (profile) req.progress?.run(units, 'projc profile', profile.totalMs);
   const flops = matmulFlops(program.fn, sizes);
   const gflops = (ms: number) => (ms > 0 ? flops / (ms * 1e6) : 0);
   const total = rowsOf(program, sizes);
@@ -310,6 +319,7 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
         timeRatio: spread(
           slot.times.map((t, i) => t / (baseline.times[i] ?? NaN)).filter(Number.isFinite),
         ),
+        ...(k === autoK && profile ? { profile } : {}),
       };
     }),
   ];

@@ -1,5 +1,6 @@
 // The measurements of `projc bench` as plain data: what results.json holds, and what the
 // report and the plots are made from.
+import type { RunProfile } from '../runtime/profile.ts';
 import type { Spread } from './bench-stats.ts';
 
 /** One way of running a shape: the materialized baseline, projc at one chunk size, or a peer. */
@@ -41,6 +42,8 @@ export interface ConfigResult {
   readonly steps: number;
   /** projc and peers: the worst relative error against the baseline over all runs, per result. */
   readonly maxRelError: Readonly<Record<string, number>>;
+  /** projc's own choice: one more, untimed run with each step timed alone (src/runtime/profile.ts). */
+  readonly profile?: RunProfile;
 }
 
 export interface ShapeResult {

@@ -380,6 +380,47 @@ function tfjsSection(r: BenchReport): string[] {
   ];
 }
 
+/** Where the time of projc's own choice goes, per shape: its profiled run, step by step. */
+function profileSection(r: BenchReport): string[] {
+  const rows: string[][] = [];
+  for (const s of r.shapes) {
+    const p = s.configs.find((c) => c.kind === 'projc' && c.profile)?.profile;
+    if (!p) continue;
+    const share = (ms: number) => pct(p.totalMs > 0 ? ms / p.totalMs : 0);
+    const big = p.steps.filter((x) => x.ms >= 0.005 * p.totalMs);
+    const rest = p.steps.filter((x) => !big.includes(x));
+    for (const x of big)
+      rows.push([
+        shapeText(s.dims),
+        `\`${x.step}\``,
+        x.phase,
+        String(x.calls),
+        x.ms.toFixed(1),
+        share(x.ms),
+      ]);
+    if (rest.length) {
+      const ms = rest.reduce((a, x) => a + x.ms, 0);
+      rows.push([
+        shapeText(s.dims),
+        `${rest.length} other steps`,
+        '',
+        '',
+        ms.toFixed(1),
+        share(ms),
+      ]);
+    }
+  }
+  if (!rows.length) return [];
+  return [
+    "## Where projc's time goes",
+    '',
+    "One more, untimed run of projc's own chunk choice per shape, each step of the schedule submitted and timed alone (`execute(..., { profile: true })`, what `projc run --profile` prints; timestamp queries where the adapter has them, else the wall time to `onSubmittedWorkDone`), summed over the chunks. Steps under 0.5% of the total are summed in one line.",
+    '',
+    table(['shape', 'step', 'phase', 'calls', 'ms', 'share'], rows),
+    '',
+  ];
+}
+
 export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
   const c = r.checks;
   const largest = shapeText(c.largestShape);
@@ -417,6 +458,7 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     ...findings(r).flatMap((f) => [`- ${f}`]),
     '',
     ...tfjsSection(r),
+    ...profileSection(r),
     '## Plots',
     '',
     ...plots.flatMap((p) => [`### ${p.title}`, '', `![${p.title}](${p.file})`, '']),

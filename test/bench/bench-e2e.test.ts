@@ -48,6 +48,12 @@ it('benchmarks N=64 V=128 H=16 twice and writes a passing report', async () => {
     if (c.kind === 'projc')
       expect(Object.keys(c.maxRelError).sort()).toEqual(['grad.W', 'grad.X', 'out']);
   }
+  // projc's own choice carries a profile of one more run, every step of its schedule in it.
+  const profiled = s?.configs.filter((c) => c.profile);
+  expect(profiled?.map((c) => c.label)).toEqual(['projc 64']);
+  const steps = profiled?.[0]?.profile?.steps ?? [];
+  expect(steps.filter((x) => / matmul /.test(x.step)).map((x) => x.calls)).toEqual([1, 1, 1]);
+  expect(steps.find((x) => x.step === 'sweep1_row1')?.calls).toBe(1);
   expect(s?.matmulFlops).toBe(3 * 2 * 64 * 128 * 16);
   expect(r.compile.length).toBeGreaterThan(0);
   expect(r.paper.ratio).toBeGreaterThan(0);
@@ -57,6 +63,10 @@ it('benchmarks N=64 V=128 H=16 twice and writes a passing report', async () => {
   expect(md).toContain('**pass** Every projc run agrees');
   expect(md).toContain("**pass** projc's peak device bytes");
   expect(md).toContain('--grid N=64,V=128 --repeats 2');
+  expect(md).toContain("## Where projc's time goes");
+  expect(md).toMatch(
+    /\| N=64 H=16 V=128 \| `sweep1 matmul %\d+ \[N, V\] = in\.X · in\.W` +\| chunk +\| 1 /,
+  );
   for (const f of [
     'peak-bytes-vs-rows.svg',
     'time-vs-rows.svg',
