@@ -9,7 +9,15 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { adapterKind, deviceFacts, knownPeak } from '../../src/bench/gpu/adapter.ts';
-import { baselineProblem, hostProblem } from '../../src/bench/gpu/ce-bench.ts';
+import {
+  baselineProblem,
+  deviceCeInputs,
+  hostBytes,
+  hostProblem,
+} from '../../src/bench/gpu/ce-bench.ts';
+import { compileFile } from '../../src/frontend/compile.ts';
+import { bf16BitsToF32 } from '../../src/io/dtype-bits.ts';
+import { BufferPool } from '../../src/runtime/buffers.ts';
 import {
   parseGpuBenchArgs,
   realSizeSkipReason,
@@ -132,13 +140,59 @@ describe('sizing', () => {
     ).toMatch(/maxStorageBufferBindingSize/);
   });
 
-  it('skips a shape whose float64 host copies do not fit the host', () => {
-    expect(hostProblem({ name: 'seed', N: 16384, H: 4096, V: 128256 }, 8 * 2 ** 30)).toMatch(
-      /needs ~\d+\.\d GiB of host memory/,
+  it('builds no float64 host copies at the real sizes, and skips a shape whose copies do not fit', () => {
+    const seed = { name: 'seed', N: 16384, H: 4096, V: 128256 };
+    const cce = { name: 'cce-paper', N: 8192, H: 2304, V: 256000 };
+    // Inputs generated a slice at a time into device buffers: tens of MiB of host memory.
+    expect(hostBytes(seed, false)).toBeLessThan(128 * 2 ** 20);
+    expect(hostBytes(cce, false)).toBeLessThan(128 * 2 ** 20);
+    expect(hostProblem(seed, 8 * 2 ** 30)).toBeUndefined();
+    expect(hostProblem(cce, 1 * 2 ** 30)).toBeUndefined();
+    // Where a host reference runs, its float64 copies count.
+    expect(hostProblem(seed, 8 * 2 ** 30, true)).toMatch(
+      /needs ~\d+\.\d GiB of host memory \(float64 inputs and results/,
     );
-    expect(
-      hostProblem({ name: 'seed', N: 16384, H: 4096, V: 128256 }, 128 * 2 ** 30),
-    ).toBeUndefined();
+    expect(hostProblem(seed, 128 * 2 ** 30, true)).toBeUndefined();
+  });
+
+  it("generates the inputs into device buffers in the parameters' storage", async () => {
+    const dev = await acquireDevice();
+    try {
+      const text = readFileSync('examples/cross_entropy.proj', 'utf8');
+      const fn = compileFile({ path: 'ce', text }).kernels.get('cross_entropy');
+      if (!fn) throw new Error('no kernel');
+      // Odd element counts: the last 16-bit word is padded.
+      const c = { name: 'odd', N: 3, H: 5, V: 7 };
+      const a = deviceCeInputs(dev.device, fn, c, 4, true);
+      const b = deviceCeInputs(dev.device, fn, c, 4, false);
+      const pool = new BufferPool(dev.device, dev.limits);
+      try {
+        expect(a.X.dtype).toBe('bf16');
+        expect(a.W.shape).toEqual([7, 5]);
+        expect(b.host).toBeUndefined();
+        expect(b.target).toEqual(a.target);
+        for (const name of ['X', 'W'] as const) {
+          const t = a[name];
+          const n = t.shape.reduce((p, q) => p * q, 1);
+          const bits = new Uint16Array(await pool.readback(t.buffer, t.buffer.size), 0, n);
+          const same = new Uint16Array(await pool.readback(b[name].buffer, t.buffer.size), 0, n);
+          expect(same).toEqual(bits);
+          expect(Array.from(bits, bf16BitsToF32)).toEqual(
+            Array.from(a.host?.get(name)?.data ?? []),
+          );
+          expect(Math.max(...Array.from(bits, (x) => Math.abs(bf16BitsToF32(x))))).toBeLessThan(
+            Math.sqrt(3) * 5 ** -0.25 + 1e-2,
+          );
+        }
+        for (const x of a.target) expect(x >= 0 && x < 7).toBe(true);
+      } finally {
+        pool.destroyAll();
+        a.release();
+        b.release();
+      }
+    } finally {
+      dev.release();
+    }
   });
 
   it('skips the real sizes on a CPU adapter (whatever the flags) and under --smoke only', () => {

@@ -62,7 +62,7 @@ export function gpuBenchMarkdown(r: GpuBenchReport): string {
     r.command,
     '```',
     '',
-    `- Timer: ${r.timer === 'timestamp-query' ? `\`timestamp-query\` (device timestamps around the matmul passes${r.timestampFallbacks ? `; ${r.timestampFallbacks} submits had unusable timestamps and were timed by wall time` : ''})` : `${r.timer}: the adapter has no \`timestamp-query\``}. Cross-entropy times are always wall time from the first dispatch to \`onSubmittedWorkDone\` (\`computeMs\` of the runtime; no upload, no readback).`,
+    `- Timer: ${r.timer === 'timestamp-query' ? `\`timestamp-query\` (device timestamps around the matmul passes${r.timestampFallbacks ? `; ${r.timestampFallbacks} submits had unusable timestamps and were timed by wall time` : ''})` : `${r.timer}: the adapter has no \`timestamp-query\``}. Cross-entropy times are always wall time from recording a \`Session.encode\` call (its inputs already on the device, bound once) to \`onSubmittedWorkDone\`; no upload, no readback.`,
     `- f32 peak: ${peak}.`,
     `- Chunk size: the runtime's own choice under ${r.memoryBudget === null ? 'its default memory budget' : `a memory budget of ${formatBytes(r.memoryBudget)} (\`--memory-budget\`)`}.`,
     `- Features: ${r.features.length ? r.features.map((f) => `\`${f}\``).join(', ') : 'none of the optional ones'}; maxBufferSize ${formatBytes(r.limits.maxBufferSize)}, maxStorageBufferBindingSize ${formatBytes(r.limits.maxStorageBufferBindingSize)}.`,
