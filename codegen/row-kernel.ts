@@ -147,12 +147,17 @@ export function rowKernel(
       '}',
     );
   }
+  // A stage of per-row scalars only (no reduction over an inner dim, nothing per element
+  // stored: the pre-pass's `keep`) has one thread's work per row: one thread per row, not a
+  // workgroup per row whose other threads idle.
+  const perRow = maxLevel === 0 && vectorStores.size === 0;
   if (scalarStores.length) {
     const lines = scalarStores.flatMap((id) =>
       destinations(id).map((b) => row.store(b, row.value(id))),
     );
     flush();
-    body.push('if (lid == 0u) {', ...lines.map((l) => `  ${l}`), '}');
+    if (perRow) body.push(...lines);
+    else body.push('if (lid == 0u) {', ...lines.map((l) => `  ${l}`), '}');
   }
 
   const code = [
@@ -161,7 +166,9 @@ export function rowKernel(
     ...shared,
     `@compute @workgroup_size(${wg})`,
     'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {',
-    `  let lr = wid.y * ${GRID_X}u + wid.x;`,
+    perRow
+      ? `  let lr = (wid.y * ${GRID_X}u + wid.x) * ${wg}u + lid;`
+      : `  let lr = wid.y * ${GRID_X}u + wid.x;`,
     `  if (lr >= ${U((w) => w.kind === 'chunkRows')}) { return; }`,
     `  let g = ${U((w) => w.kind === 'chunkStart')} + lr;`,
     ...head.map((l) => `  ${l}`),
@@ -169,7 +176,15 @@ export function rowKernel(
     '}',
     '',
   ].join('\n');
-  return { name, code, workgroupSize: wg, bindings: bindings.specs(), dispatch: { kind: 'rows' } };
+  return {
+    name,
+    code,
+    workgroupSize: wg,
+    bindings: bindings.specs(),
+    dispatch: perRow
+      ? { kind: 'elements', count: { dims: [], chunkRows: true } }
+      : { kind: 'rows' },
+  };
 }
 
 function noMonoid(id: number): never {
