@@ -73,9 +73,21 @@ export interface ChunkChoice {
 export const DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024;
 
 /**
+ * With neither a chunk size nor a budget given, the chunk is the larger of these two, within
+ * the default budget: as fast as larger chunks (a chunk's products are linear in its rows and
+ * the per-chunk launches cost little against them; on llvmpipe 256 to 4096 rows ran equally
+ * fast within the noise, docs/runtime.md §2), with a fraction of their peak. 512 rows are
+ * 8 row tiles of every product, enough to fill a GPU with V/64 or H/64 column tiles beside
+ * them; 16 MiB keeps chunks of short rows (a small vocabulary) from costing a launch each.
+ */
+export const DEFAULT_CHUNK_MIN_ROWS = 512;
+export const DEFAULT_CHUNK_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
  * Picks the rows per chunk: an explicit `chunkRows`, else as many as the memory budget
- * allows after the fixed bytes (default: fixed bytes + 256 MiB of chunk buffers), always
- * within maxStorageBufferBindingSize and maxBufferSize for each chunk buffer.
+ * allows after the fixed bytes, else (nothing given) the default size within the default
+ * budget (fixed bytes + 256 MiB of chunk buffers), always within
+ * maxStorageBufferBindingSize and maxBufferSize for each chunk buffer.
  */
 export function chooseChunkRows(
   m: MemoryModel,
@@ -139,6 +151,14 @@ export function chooseChunkRows(
       });
     rows = m.perRowBytes > 0 ? Math.floor(room / m.perRowBytes) : total;
     reason = opts.memoryBudget !== undefined ? 'memory budget' : 'default budget';
+    const speed = Math.max(
+      DEFAULT_CHUNK_MIN_ROWS,
+      m.perRowBytes > 0 ? Math.floor(DEFAULT_CHUNK_MIN_BYTES / m.perRowBytes) : total,
+    );
+    if (opts.memoryBudget === undefined && speed < rows) {
+      rows = speed;
+      reason = 'default size';
+    }
   }
   if (rows > perBinding) {
     rows = perBinding;
