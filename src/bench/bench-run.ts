@@ -139,7 +139,7 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
     eager = undefined;
   };
   try {
-    eager = await prepareEager(dev, program.fn, inputs, sizes);
+    eager = await prepareEager(dev, program.fn, inputs, sizes, { tiles: program.matmul.tiles });
   } catch (e) {
     failBaseline(e);
   }

@@ -1,5 +1,6 @@
 // The measurements of `projc bench` as plain data: what results.json holds, and what the
 // report and the plots are made from.
+import type { MatmulTiles } from '../../codegen/matmul.ts';
 import type { RunProfile } from '../runtime/profile.ts';
 import type { Spread } from './bench-stats.ts';
 
@@ -128,6 +129,8 @@ export interface BenchReport {
   /** Why a peer that `--peers` did not name explicitly was left out (not installed...). */
   readonly peersSkipped?: readonly string[];
   readonly program: ProgramShape;
+  /** The matmul tiles projc and the baseline ran: the fastest of the tuner's on this device. */
+  readonly matmulTiles?: MatmulTiles;
   readonly shapes: readonly ShapeResult[];
   readonly compile: readonly CompileTiming[];
   readonly paper: PaperCase;

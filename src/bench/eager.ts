@@ -8,7 +8,7 @@ import { isFloat } from '../ir/types.ts';
 import { BufferPool } from '../runtime/buffers.ts';
 import type { AcquiredDevice } from '../runtime/device.ts';
 import { MatmulRunner } from '../runtime/matmul.ts';
-import { defaultMatmulTiles, matmulWgsl } from '../../codegen/matmul.ts';
+import { defaultMatmulTiles, matmulWgsl, type MatmulTiles } from '../../codegen/matmul.ts';
 import { BufferUsage } from '../runtime/usage.ts';
 
 /** A materialized run, set up once (pipelines compiled, inputs uploaded) and timed per call. */
@@ -39,6 +39,8 @@ export interface EagerOptions {
    * agree with projc's f32 accumulation instead of differing by bf16 rounding.
    */
   readonly bf16Logits?: boolean;
+  /** The matmul tiles (projc's program's, so that both sides run the same kernels); default the device's default. */
+  readonly tiles?: MatmulTiles;
 }
 
 export async function prepareEager(
@@ -107,7 +109,7 @@ export async function prepareEager(
   const pool = new BufferPool(device, dev.limits);
   const runner = new MatmulRunner(device, {
     pool,
-    tiles: defaultMatmulTiles(device.limits),
+    tiles: opts.tiles ?? defaultMatmulTiles(device.limits),
     source: matmulWgsl,
   });
   const usage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;

@@ -441,6 +441,11 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     '- **baseline**: the program run the way an eager framework runs it (`src/bench/eager.ts`): one kernel per IR node of the same joint forward + backward program, each writing a whole materialized tensor (f32 logits, not bf16 plus an upcast), every tensor freed after its last use as a caching allocator would.',
     `- **projc**: the generated program (\`execute\`) with the runtime's own chunk size (\`auto\`${r.memoryBudget !== null ? `, memory budget ${formatBytes(r.memoryBudget)}` : ', default budget'}) and with fixed chunk sizes; requests that come to the same number of rows run once and are listed together.`,
     '- The configurations of a shape run interleaved, alternating their order each round, on the same inputs. **Peak bytes** are the device bytes the buffer pools track at the peak of a run (inputs, results and readback included). **Compute time** excludes uploads and shader compilation: `computeMs` for projc, the wall time of `run()` for the baseline. **Effective GFLOP/s** is the matmul work (2·M·N·K per product) over the median compute time, although that time also includes the non-matmul kernels.',
+    ...(r.matmulTiles
+      ? [
+          `- **Matmul tiles**: projc and the baseline run the tiles the autotuner (\`src/runtime/matmul-tune.ts\`) found fastest on this device before the measurements: \`${JSON.stringify(r.matmulTiles)}\`.`,
+        ]
+      : []),
     '- On this machine WebGPU runs on a CPU (Mesa llvmpipe): absolute times mean little, ratios within one run are what this page reports.',
     '',
     '## Checks',

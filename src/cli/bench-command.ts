@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateProgram } from '../../codegen/program.ts';
+import { matmulTileCandidates, matmulWgsl } from '../../codegen/matmul.ts';
+import { generateProgram, type Program } from '../../codegen/program.ts';
+import { tuneMatmulTiles } from '../runtime/matmul-tune.ts';
 import {
   DEFAULT_CHUNK_ROWS,
   parseChunkList,
@@ -112,17 +114,30 @@ export async function benchCommand(
   }
 
   const planned = planKernel({ kernel: fn, grad });
-  const program = generateProgram(planned.fn, planned.plan);
   // --vocab-tile T: each chunk size also runs rows × vocabulary tiles of T, at the same rows.
   const vocabTile = v['vocab-tile'] === undefined ? undefined : parseVocabTile(v['vocab-tile']);
   if (vocabTile === 'rows') throw new UsageError('bench --vocab-tile takes a tile width');
   const tiledPlan =
     vocabTile === undefined ? undefined : planKernel({ kernel: fn, grad, schedule: { vocabTile } });
-  const tiled = tiledPlan && generateProgram(tiledPlan.fn, tiledPlan.plan);
   const paper = paperCase();
   const compile = timeCompiles(opts.compileRuns ?? Math.max(5, repeats));
 
   const dev = await acquireDevice();
+  // The matmul tiles this device runs fastest (src/runtime/matmul-tune.ts, what
+  // Runtime.create({ matmulTiles: 'tune' }) does), for projc and the baseline alike.
+  let program: Program;
+  let tiled: Program | undefined;
+  try {
+    const tuned = await tuneMatmulTiles(dev, {
+      candidates: matmulTileCandidates(dev.device.limits),
+      source: matmulWgsl,
+    });
+    program = generateProgram(planned.fn, planned.plan, { tiles: tuned.tiles });
+    tiled = tiledPlan && generateProgram(tiledPlan.fn, tiledPlan.plan, { tiles: tuned.tiles });
+  } catch (e) {
+    dev.release();
+    throw e;
+  }
   let shapesMeasured;
   try {
     const tty = opts.tty ?? (io === processIo && process.stderr.isTTY === true);
@@ -178,6 +193,7 @@ export async function benchCommand(
     peers: ['eager', ...(tfjs ? ['tfjs'] : [])],
     peersSkipped,
     program: programShape(program),
+    matmulTiles: program.matmul.tiles,
     shapes: shapesMeasured,
     compile,
     paper,

@@ -55,6 +55,8 @@ it('benchmarks N=64 V=128 H=16 twice and writes a passing report', async () => {
   expect(steps.filter((x) => / matmul /.test(x.step)).map((x) => x.calls)).toEqual([1, 1, 1]);
   expect(steps.find((x) => x.step === 'sweep1_row1')?.calls).toBe(1);
   expect(s?.matmulFlops).toBe(3 * 2 * 64 * 128 * 16);
+  // Both sides ran the tiles the tuner chose on this device.
+  expect(r.matmulTiles?.tileM).toBeGreaterThan(0);
   expect(r.compile.length).toBeGreaterThan(0);
   expect(r.paper.ratio).toBeGreaterThan(0);
   expect(r.paper.ratio).toBeLessThan(0.5);
@@ -64,6 +66,7 @@ it('benchmarks N=64 V=128 H=16 twice and writes a passing report', async () => {
   expect(md).toContain("**pass** projc's peak device bytes");
   expect(md).toContain('--grid N=64,V=128 --repeats 2');
   expect(md).toContain("## Where projc's time goes");
+  expect(md).toContain(`**Matmul tiles**: projc and the baseline run the tiles the autotuner`);
   expect(md).toMatch(
     /\| N=64 H=16 V=128 \| `sweep1 matmul %\d+ \[N, V\] = in\.X · in\.W` +\| chunk +\| 1 /,
   );
