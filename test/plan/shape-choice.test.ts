@@ -84,8 +84,8 @@ describe('the plan shape the planner picks', () => {
     const c = chooseShape(make(ce, ['X', 'W']), small, PLAN_LIMITS, {});
     expect(c.shape.kind).toBe('rows');
     expect(c.reason).toMatch(/a chunk of \d+ rows fits the lean working set/);
-    // Its chunk is the usual one (the default budget), not the lean working set's.
-    expect(c.chunk.reason).toBe('default budget');
+    // Its chunk is the usual one (the default size), not the lean working set's.
+    expect(c.chunk.reason).toBe('default size');
     // A budget that holds fewer rows-only rows than that: tiles, within the budget.
     const budget = c.model.fixedBytes + (MIN_CHUNK_ROWS / 2) * c.model.perRowBytes;
     const t = chooseShape(make(ce, ['X', 'W']), small, PLAN_LIMITS, { memoryBudget: budget });
