@@ -53,6 +53,11 @@ export function table(head: readonly string[], rows: readonly (readonly string[]
   return [line(first), line(widths.map((w) => '-'.repeat(w))), ...rest.map(line)].join('\n');
 }
 
+/** A projc run's chunk rows, and its vocabulary tiles when it ran the tiled shape. */
+function rowsText(c: ConfigResult): string {
+  return `${c.chunkRows} rows${c.vocabTile !== undefined ? ` × V tiles of ${c.vocabTile}` : ''}`;
+}
+
 function configName(c: ConfigResult): string {
   if (c.kind === 'baseline')
     return c.failure !== undefined
@@ -60,7 +65,7 @@ function configName(c: ConfigResult): string {
       : 'baseline (materialized)';
   if (c.kind === 'tfjs') return c.failure !== undefined ? 'TF.js (failed)' : 'TF.js';
   const also = c.requests.length ? ` [${c.requests.join(', ')}]` : '';
-  return `projc ${c.chunkRows} rows${also}`;
+  return `projc ${rowsText(c)}${also}`;
 }
 
 /** One row per configuration of each shape: bytes, time and their ratios to the baseline. */
@@ -185,7 +190,7 @@ export function findings(r: BenchReport): string[] {
     out.push(
       `**Memory.** At ${shapeText(big.dims)} the baseline's peak (${formatBytes(bigBase.peakBytes)}) is ${(bigBase.peakBytes / f32).toFixed(2)}× one f32 copy of the ${big.logits.toLocaleString('en-US')} logits: several rows × vocabulary tensors are alive at once. projc's peak is its inputs, results and accumulators plus one chunk: ${big.configs
         .filter((c) => c.kind === 'projc')
-        .map((c) => `${formatBytes(c.peakBytes)} at ${c.chunkRows} rows`)
+        .map((c) => `${formatBytes(c.peakBytes)} at ${rowsText(c)}`)
         .join(', ')}.`,
     );
   }
@@ -257,7 +262,9 @@ export function findings(r: BenchReport): string[] {
   // Chunk size: what more, smaller chunks cost or save, at the most rows of each group.
   for (const g of groupByInner(r)) {
     const s = g.shapes.reduce((a, b) => (b.rows > a.rows ? b : a));
-    const projc = s.configs.filter((c) => c.kind === 'projc' && c.time.n > 0);
+    const projc = s.configs.filter(
+      (c) => c.kind === 'projc' && c.time.n > 0 && c.vocabTile === undefined,
+    );
     if (projc.length < 2) continue;
     const small = projc.reduce((a, c) => ((c.chunkRows ?? 0) < (a.chunkRows ?? 0) ? c : a));
     const large = projc.reduce((a, c) => ((c.chunkRows ?? 0) > (a.chunkRows ?? 0) ? c : a));
@@ -284,7 +291,9 @@ export function findings(r: BenchReport): string[] {
   }
 
   // Throughput and noise.
-  const all = r.shapes.flatMap((s) => s.configs.filter((c) => c.time.n > 0));
+  const all = r.shapes.flatMap((s) =>
+    s.configs.filter((c) => c.time.n > 0 && c.failure === undefined),
+  );
   if (all.length) {
     const best = all.reduce((a, c) => (c.effectiveGflops > a.effectiveGflops ? c : a));
     const rel = (c: ConfigResult) => (c.time.q3 - c.time.q1) / c.time.median;
@@ -380,6 +389,53 @@ function tfjsSection(r: BenchReport): string[] {
   ];
 }
 
+/**
+ * The rows × vocabulary-tiles twins (`--vocab-tile T`) against the rows-only run at the same
+ * chunk rows: time ratio per round, peaks and the memory model's prediction.
+ */
+function tilingSection(r: BenchReport): string[] {
+  const rows = r.shapes.flatMap((s) =>
+    s.configs.flatMap((c) => {
+      if (c.kind !== 'projc' || c.vocabTile === undefined || !c.rowsOnlyRatio) return [];
+      const twin = s.configs.find(
+        (o) => o.kind === 'projc' && o.vocabTile === undefined && o.chunkRows === c.chunkRows,
+      );
+      const predicted = c.predictedPeakBytes;
+      return [
+        [
+          shapeText(s.dims),
+          `${c.chunkRows}`,
+          `${c.vocabTile}`,
+          twin ? formatBytes(twin.peakBytes) : '–',
+          formatBytes(c.peakBytes),
+          predicted ? `${(((predicted - c.peakBytes) / c.peakBytes) * 100).toFixed(3)}%` : '–',
+          `${ratioRange(c.rowsOnlyRatio)}`,
+        ],
+      ];
+    }),
+  );
+  if (!rows.length) return [];
+  return [
+    '## Vocabulary tiling',
+    '',
+    "The same kernel planned rows × vocabulary tiles (`--vocab-tile`, docs/runtime.md §2) at the rows-only run's chunk rows, in the same interleaved rounds. Its forward loops over the tiles keeping each row's statistics; the backward recomputes each logit tile and forms dz tile by tile. With gradients that is one more projection per tile than rows-only (less one: each pass after the first starts on the tile the previous one left resident), so where the products dominate the time it costs about (3 + (t − 1)/t)/3 of rows-only for t tiles.",
+    '',
+    table(
+      [
+        'shape',
+        'chunk rows',
+        'tile',
+        'rows-only peak',
+        'tiled peak',
+        'model − measured (tiled)',
+        'tiled time / rows-only: median (min–max) of the rounds',
+      ],
+      rows,
+    ),
+    '',
+  ];
+}
+
 /** Where the time of projc's own choice goes, per shape: its profiled run, step by step. */
 function profileSection(r: BenchReport): string[] {
   const rows: string[][] = [];
@@ -463,6 +519,7 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     ...findings(r).flatMap((f) => [`- ${f}`]),
     '',
     ...tfjsSection(r),
+    ...tilingSection(r),
     ...profileSection(r),
     '## Plots',
     '',

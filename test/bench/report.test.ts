@@ -166,3 +166,41 @@ describe('Markdown report', () => {
     ]);
   });
 });
+
+describe('vocabulary-tiling twins', () => {
+  // A shape whose 256-row run also ran rows × V tiles of 128: its twin, at the same rows.
+  const withTwin = (): ShapeResult[] => {
+    const s = shape(1024, 512, 100 * MiB, [[256, 40 * MiB, 60]]);
+    const rowsOnly = s.configs[1];
+    if (!rowsOnly) throw new Error('no projc config');
+    const twin = {
+      ...rowsOnly,
+      label: 'projc 256 tiles 128',
+      requests: ['256 tiles'],
+      vocabTile: 128,
+      peakBytes: 20 * MiB,
+      predictedPeakBytes: 20 * MiB * 1.001,
+      rowsOnlyRatio: { median: 1.2, q1: 1.15, q3: 1.25, min: 1.1, max: 1.3, n: 3 },
+    };
+    return [{ ...s, configs: [...s.configs, twin] }];
+  };
+
+  it('get a section: tiled time over rows-only per round, both peaks and the model', () => {
+    const r = fakeReport(withTwin());
+    const md = squash(benchMarkdown(r, benchPlots(r)));
+    expect(md).toContain('## Vocabulary tiling');
+    expect(md).toContain(
+      '| N=1024 H=64 V=512 | 256 | 128 | 40.0 MiB | 20.0 MiB | 0.100% | 1.20× (1.10–1.30) |',
+    );
+    expect(md).toContain('projc 256 rows × V tiles of 128 [256 tiles]');
+  });
+
+  it('take no part in the chunk-size comparison of the rows-only runs', () => {
+    expect(findings(fakeReport(withTwin())).join('\n')).not.toContain('**Chunk size');
+  });
+
+  it('leave the section out of a report without them', () => {
+    const r = fakeReport(shapes);
+    expect(benchMarkdown(r, benchPlots(r))).not.toContain('## Vocabulary tiling');
+  });
+});
