@@ -1,12 +1,11 @@
-import { generateProgram } from '../../codegen/program.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { bindDims } from '../interp/bind.ts';
-import { planKernel } from '../plan/build-plan.ts';
 import { PLAN_LIMITS } from '../plan/device-limits.ts';
 import { printPlan } from '../plan/print-plan.ts';
 import { checkDeviceFit } from '../runtime/device-fit.ts';
 import { materializedBytes } from '../runtime/memory.ts';
 import { chooseShape } from '../runtime/shape-choice.ts';
+import { programMaker } from './plan-program.ts';
 import { shapeText } from '../plan/print-plan.ts';
 import { parseBytes, parseChunkRows, parseVocabTile } from './bytes.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';
@@ -47,24 +46,11 @@ export function planCommand(files: readonly string[], v: CliValues, io: Io): num
       ? undefined
       : parseBytes('--memory-budget', v['memory-budget']);
   const vocabTile = parseVocabTile(v['vocab-tile']);
-  const shape = chooseShape(
-    (width) => {
-      const p = planKernel({
-        kernel: fn,
-        grad,
-        cotangents,
-        ...(width !== undefined ? { schedule: { vocabTile: width } } : {}),
-      });
-      return generateProgram(p.fn, p.plan);
-    },
-    sizes,
-    PLAN_LIMITS,
-    {
-      ...(chunkRows !== undefined ? { chunkRows } : {}),
-      ...(budget !== undefined ? { memoryBudget: budget } : {}),
-      ...(vocabTile !== undefined ? { vocabTile } : {}),
-    },
-  );
+  const shape = chooseShape(programMaker(fn, grad, cotangents), sizes, PLAN_LIMITS, {
+    ...(chunkRows !== undefined ? { chunkRows } : {}),
+    ...(budget !== undefined ? { memoryBudget: budget } : {}),
+    ...(vocabTile !== undefined ? { vocabTile } : {}),
+  });
   const { program, model, chunk: choice } = shape;
   const planned = program;
   checkDeviceFit(program, sizes, PLAN_LIMITS, choice.chunkRows);

@@ -1,14 +1,13 @@
-import { generateProgram } from '../../codegen/program.ts';
 import type { Cotangent } from '../autodiff/differentiate.ts';
 import type { DimSizes, Tensor } from '../tensor/tensor.ts';
 import type { IrFunction } from '../ir/types.ts';
-import { planKernel } from '../plan/build-plan.ts';
 import { planSummary } from '../plan/print-plan.ts';
 import type { RunResult } from '../run/run-cpu.ts';
 import { acquireDevice } from '../runtime/device.ts';
 import { execute } from '../runtime/execute.ts';
 import { materializedBytes } from '../runtime/memory.ts';
 import { chooseShape } from '../runtime/shape-choice.ts';
+import { programMaker } from './plan-program.ts';
 import type { Io } from './io.ts';
 import type { RunMeta } from './run-report.ts';
 
@@ -30,24 +29,11 @@ export async function runWebgpu(
   const dev = await acquireDevice();
   try {
     // The plan's shape for these sizes and the device's limits (rows-only or vocabulary tiles).
-    const shape = chooseShape(
-      (width) => {
-        const p = planKernel({
-          kernel: fn,
-          grad,
-          cotangents,
-          ...(width !== undefined ? { schedule: { vocabTile: width } } : {}),
-        });
-        return generateProgram(p.fn, p.plan);
-      },
-      sizes,
-      dev.limits,
-      {
-        ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
-        ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
-        ...(opts.vocabTile !== undefined ? { vocabTile: opts.vocabTile } : {}),
-      },
-    );
+    const shape = chooseShape(programMaker(fn, grad, cotangents), sizes, dev.limits, {
+      ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
+      ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+      ...(opts.vocabTile !== undefined ? { vocabTile: opts.vocabTile } : {}),
+    });
     const program = shape.program;
     const planned = program;
     const bar = progressBar(io);

@@ -59,8 +59,8 @@ export function chooseShape(
     ...(req.chunkRows !== undefined ? { chunkRows: req.chunkRows } : {}),
     ...(req.memoryBudget !== undefined ? { memoryBudget: req.memoryBudget } : {}),
   };
-  const rowsOnly = (reason: string): ShapeChoice => {
-    const program = make();
+  // A shape taken as it is, with its usual chunk (the caller's options, else the default).
+  const taken = (program: Program, reason: string): ShapeChoice => {
     const model = memoryModel(program, sizes);
     return {
       program,
@@ -70,18 +70,9 @@ export function chooseShape(
       reason,
     };
   };
+  const rowsOnly = (reason: string) => taken(make(), reason);
   if (req.vocabTile === 'rows') return rowsOnly('forced');
-  if (typeof req.vocabTile === 'number') {
-    const program = make(req.vocabTile);
-    const model = memoryModel(program, sizes);
-    return {
-      program,
-      model,
-      chunk: chooseChunkRows(model, limits, opts),
-      shape: program.plan.shape,
-      reason: 'forced',
-    };
-  }
+  if (typeof req.vocabTile === 'number') return taken(make(req.vocabTile), 'forced');
   if (req.chunkRows !== undefined) return rowsOnly('the chunk rows are given');
   const base = make();
   const model = memoryModel(base, sizes);
