@@ -2,10 +2,10 @@ import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
 import type { ChunkPlan, Stage } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
-import { Scope, type EmitEnv } from './emit-values.ts';
+import { rowFrame } from './row-frame.ts';
+import type { EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
-import { unflatten } from './coords.ts';
-import { uniformIndex, type ProgramLayout } from './layout.ts';
+import type { ProgramLayout } from './layout.ts';
 import { reduction, treeReduce } from './reduce-wgsl.ts';
 import { helperSource } from './wgsl-helpers.ts';
 import { monoidOf } from '../src/ops/registry.ts';
@@ -64,20 +64,7 @@ export function rowKernel(
   const maxLevel = Math.max(0, ...level.values());
 
   // Coordinates of the row: g = chunkStart + lr unflattened over the row dims.
-  const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
-  const head: string[] = [];
-  const coords = new Map<Dim, string>();
-  for (const c of unflatten('g', rows, (d) => U((w) => w.kind === 'dim' && w.dim === d), 'c_')) {
-    head.push(c.line);
-    coords.set(c.dim, c.name);
-  }
-  const row = new Scope(env, coords, undefined, 'lr');
-  const body: string[] = [];
-  const shared: string[] = [];
-  const flush = () => {
-    body.push(...row.lines);
-    row.lines.length = 0;
-  };
+  const { U, head, row, body, shared, flush } = rowFrame(env, layout, rows);
   const scalarsUpTo = (L: number) => {
     for (const id of stage.nodes) {
       const n = node(id);

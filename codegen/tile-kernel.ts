@@ -1,5 +1,5 @@
 import { InternalError } from '../src/diagnostics/diagnostic.ts';
-import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
+import type { IrFunction, Node } from '../src/ir/types.ts';
 import { monoidOf } from '../src/ops/registry.ts';
 import type {
   ChunkPlan,
@@ -9,10 +9,10 @@ import type {
   TiledSweep,
 } from '../src/plan/types.ts';
 import { BindingSet } from './bindings.ts';
-import { unflatten } from './coords.ts';
-import { Scope, type EmitEnv } from './emit-values.ts';
+import { rowFrame } from './row-frame.ts';
+import type { EmitEnv } from './emit-values.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
-import { uniformIndex, type ProgramLayout } from './layout.ts';
+import type { ProgramLayout } from './layout.ts';
 import { reduction, treeReduce, type ReductionWgsl } from './reduce-wgsl.ts';
 import { helperSource } from './wgsl-helpers.ts';
 import { fromWord, literal, toWord } from './wgsl-values.ts';
@@ -50,23 +50,10 @@ export function tileRowKernel(
   };
   const rows = plan.rows;
   const node = (id: number) => fn.nodes[id] as Node;
-  const U = (pred: Parameters<typeof uniformIndex>[1]) => `uw(${uniformIndex(layout, pred)}u)`;
+  const { U, head, row, body, shared, flush } = rowFrame(env, layout, rows);
   const t0 = U((w) => w.kind === 'tileStart');
   const tw = U((w) => w.kind === 'tileWidth');
   const first = `(${U((w) => w.kind === 'tileFirst')} != 0u)`;
-  const head: string[] = [];
-  const coords = new Map<Dim, string>();
-  for (const c of unflatten('g', rows, (d) => U((w) => w.kind === 'dim' && w.dim === d), 'c_')) {
-    head.push(c.line);
-    coords.set(c.dim, c.name);
-  }
-  const row = new Scope(env, coords, undefined, 'lr');
-  const body: string[] = [];
-  const shared: string[] = [];
-  const flush = () => {
-    body.push(...row.lines);
-    row.lines.length = 0;
-  };
 
   // Levels: a statistic's is its pass; any other value needs what it reads finished.
   const statLevel = new Map<number, number>();
