@@ -131,6 +131,8 @@ export interface BenchReport {
   readonly program: ProgramShape;
   /** The matmul tiles projc and the baseline ran: the fastest of the tuner's on this device. */
   readonly matmulTiles?: MatmulTiles;
+  /** Whether those tiles were tuned on the device (`--matmul-tiles`); absent: tuned. */
+  readonly matmulTilesPortable?: boolean;
   readonly shapes: readonly ShapeResult[];
   readonly compile: readonly CompileTiming[];
   readonly paper: PaperCase;

@@ -499,7 +499,9 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     '- The configurations of a shape run interleaved, alternating their order each round, on the same inputs. **Peak bytes** are the device bytes the buffer pools track at the peak of a run (inputs, results and readback included). **Compute time** excludes uploads and shader compilation: `computeMs` for projc, the wall time of `run()` for the baseline. **Effective GFLOP/s** is the matmul work (2·M·N·K per product) over the median compute time, although that time also includes the non-matmul kernels.',
     ...(r.matmulTiles
       ? [
-          `- **Matmul tiles**: projc and the baseline run the tiles the autotuner (\`src/runtime/matmul-tune.ts\`) found fastest on this device before the measurements: \`${JSON.stringify(r.matmulTiles)}\`.`,
+          r.matmulTilesPortable
+            ? `- **Matmul tiles**: projc and the baseline run the portable default tiles (\`--matmul-tiles portable\`): \`${JSON.stringify(r.matmulTiles)}\`.`
+            : `- **Matmul tiles**: projc and the baseline run the tiles the autotuner (\`src/runtime/matmul-tune.ts\`) found fastest on this device before the measurements (\`--matmul-tiles tune\`, the default): \`${JSON.stringify(r.matmulTiles)}\`.`,
         ]
       : []),
     '- On this machine WebGPU runs on a CPU (Mesa llvmpipe): absolute times mean little, ratios within one run are what this page reports.',

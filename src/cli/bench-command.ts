@@ -1,8 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { matmulTileCandidates, matmulWgsl } from '../../codegen/matmul.ts';
 import { generateProgram, type Program } from '../../codegen/program.ts';
-import { tuneMatmulTiles } from '../runtime/matmul-tune.ts';
+import { matmulTilesFor, parseMatmulTiles } from './matmul-tiles.ts';
 import {
   DEFAULT_CHUNK_ROWS,
   parseChunkList,
@@ -51,6 +50,7 @@ export interface BenchValues {
   readonly out?: string | undefined;
   readonly json?: boolean | undefined;
   readonly peers?: string | undefined;
+  readonly 'matmul-tiles'?: string | undefined;
 }
 
 export interface BenchCommandOptions {
@@ -122,18 +122,16 @@ export async function benchCommand(
   const paper = paperCase();
   const compile = timeCompiles(opts.compileRuns ?? Math.max(5, repeats));
 
+  const tilesChoice = parseMatmulTiles(v['matmul-tiles'], 'tune');
   const dev = await acquireDevice();
-  // The matmul tiles this device runs fastest (src/runtime/matmul-tune.ts, what
+  // By default the matmul tiles this device runs fastest (src/runtime/matmul-tune.ts, what
   // Runtime.create({ matmulTiles: 'tune' }) does), for projc and the baseline alike.
   let program: Program;
   let tiled: Program | undefined;
   try {
-    const tuned = await tuneMatmulTiles(dev, {
-      candidates: matmulTileCandidates(dev.device.limits),
-      source: matmulWgsl,
-    });
-    program = generateProgram(planned.fn, planned.plan, { tiles: tuned.tiles });
-    tiled = tiledPlan && generateProgram(tiledPlan.fn, tiledPlan.plan, { tiles: tuned.tiles });
+    const tiles = await matmulTilesFor(dev, tilesChoice);
+    program = generateProgram(planned.fn, planned.plan, tiles && { tiles });
+    tiled = tiledPlan && generateProgram(tiledPlan.fn, tiledPlan.plan, tiles && { tiles });
   } catch (e) {
     dev.release();
     throw e;
@@ -194,6 +192,7 @@ export async function benchCommand(
     peersSkipped,
     program: programShape(program),
     matmulTiles: program.matmul.tiles,
+    ...(tilesChoice === 'portable' ? { matmulTilesPortable: true } : {}),
     shapes: shapesMeasured,
     compile,
     paper,
@@ -279,6 +278,7 @@ export function commandLine(files: readonly string[], v: BenchValues): string {
     ['memory-budget', v['memory-budget']],
     ['vocab-tile', v['vocab-tile']],
     ['peers', v.peers],
+    ['matmul-tiles', v['matmul-tiles']],
     ['seed', v.seed],
     ['json', v.json],
     ['out', v.out],

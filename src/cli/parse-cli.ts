@@ -20,6 +20,7 @@ const OPTIONS = {
   out: { type: 'string' },
   json: { type: 'boolean' },
   profile: { type: 'boolean' },
+  'matmul-tiles': { type: 'string' },
   grid: { type: 'string' },
   repeats: { type: 'string' },
   peers: { type: 'string' },

@@ -19,6 +19,7 @@ import { gradList, parseAssignment, parseDims, type CliValues } from './options.
 import { formatRun, runJson, type RunMeta } from './run-report.ts';
 import { parseBytes, parseChunkRows, parseVocabTile } from './bytes.ts';
 import { runWebgpu } from './run-webgpu.ts';
+import { parseMatmulTiles } from './matmul-tiles.ts';
 import { resultsFile } from './run-output.ts';
 import { outputTarget, writeOutputFile } from './output-file.ts';
 import { selectKernel } from './select-kernel.ts';
@@ -74,6 +75,8 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
     inputs.set(`cotangent.${result}`, t);
   }
 
+  // Checked whatever the backend, like every other flag (the cpu backend has no matmul tiles).
+  const matmulTiles = parseMatmulTiles(v['matmul-tiles'], 'portable');
   if (grad.length) warnZeroCotangents(fn, cot.map, io);
   let r: RunResult;
   let meta: RunMeta;
@@ -112,7 +115,10 @@ export async function runCommand(files: readonly string[], v: CliValues, io: Io)
       sizes,
       grad,
       cot.map,
-      { chunkRows, memoryBudget, vocabTile, profile: v.profile },
+      {
+        ...{ chunkRows, memoryBudget, vocabTile, profile: v.profile },
+        matmulTiles,
+      },
       io,
     );
     r = g.result;

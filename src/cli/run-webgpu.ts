@@ -7,6 +7,7 @@ import { acquireDevice } from '../runtime/device.ts';
 import { execute } from '../runtime/execute.ts';
 import { materializedBytes } from '../runtime/memory.ts';
 import { chooseShape } from '../runtime/shape-choice.ts';
+import { matmulTilesFor, type MatmulTilesChoice } from './matmul-tiles.ts';
 import { programMaker } from './plan-program.ts';
 import type { Io } from './io.ts';
 import type { RunMeta } from './run-report.ts';
@@ -23,13 +24,15 @@ export async function runWebgpu(
     memoryBudget?: number | undefined;
     vocabTile?: number | 'rows' | undefined;
     profile?: boolean | undefined;
+    matmulTiles?: MatmulTilesChoice | undefined;
   },
   io: Io,
 ): Promise<{ result: RunResult; meta: RunMeta }> {
   const dev = await acquireDevice();
   try {
     // The plan's shape for these sizes and the device's limits (rows-only or vocabulary tiles).
-    const shape = chooseShape(programMaker(fn, grad, cotangents), sizes, dev.limits, {
+    const tiles = await matmulTilesFor(dev, opts.matmulTiles ?? 'portable');
+    const shape = chooseShape(programMaker(fn, grad, cotangents, tiles), sizes, dev.limits, {
       ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
       ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
       ...(opts.vocabTile !== undefined ? { vocabTile: opts.vocabTile } : {}),

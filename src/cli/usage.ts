@@ -12,11 +12,13 @@ usage:
   projc run FILE [--kernel K] (--inputs IN.safetensors | --dims N=..,H=.. [--seed S])
            [--set NAME=VALUE]... [--grad X,W] [--cotangent NAME=V]...
            [--backend webgpu|cpu] [--chunk-rows auto|K] [--memory-budget 256MiB]
-           [--vocab-tile auto|rows|T] [--out OUT.safetensors] [--json] [--profile]
+           [--vocab-tile auto|rows|T] [--matmul-tiles portable|tune]
+           [--out OUT.safetensors] [--json] [--profile]
   projc bench FILE [--kernel K] [--grad X,W] [--dims H=64] [--grid 'N=256|1024,V=512|2048']
            [--repeats 5] [--chunk-rows 64,256,all] [--memory-budget B] [--seed S] [--json]
-           [--peers eager,tfjs] [--out docs/bench]        projc against the materialized baseline
-                                                          and TF.js (when installed)
+           [--peers eager,tfjs] [--matmul-tiles tune|portable] [--out docs/bench]
+                                                        projc against the materialized baseline
+                                                        and TF.js (when installed)
 
 exit codes: 0 success, 1 a diagnosed error in the program or inputs, 2 bad usage,
             3 an internal error of projc (a bug: please report it)

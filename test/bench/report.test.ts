@@ -204,3 +204,17 @@ describe('vocabulary-tiling twins', () => {
     expect(benchMarkdown(r, benchPlots(r))).not.toContain('## Vocabulary tiling');
   });
 });
+
+describe('matmul tiles', () => {
+  it('say whether the products ran tuned or portable tiles', () => {
+    const tiles = { tileM: 64, tileN: 64, tileK: 16, threadsX: 16, threadsY: 16 };
+    const tuned = benchMarkdown({ ...fakeReport(shapes), matmulTiles: tiles }, []);
+    expect(tuned).toContain('found fastest on this device before the measurements');
+    const portable = benchMarkdown(
+      { ...fakeReport(shapes), matmulTiles: tiles, matmulTilesPortable: true },
+      [],
+    );
+    expect(portable).toContain('the portable default tiles (`--matmul-tiles portable`)');
+    expect(portable).not.toContain('found fastest');
+  });
+});

@@ -324,6 +324,31 @@ describe('projc run --backend webgpu (the default)', () => {
       expect(Math.abs(g.gradNorms[k] - c.gradNorms[k]) / c.gradNorms[k]).toBeLessThan(1e-5);
   });
 
+  it('--matmul-tiles tune runs the tuned tiles with the same results as the portable ones', async () => {
+    const file = inputs(X, W, target);
+    const json = async (...extra: string[]) => {
+      let out = '';
+      const code = await main(['run', CE, '--inputs', file, '--grad', 'X,W', '--json', ...extra], {
+        out: (t) => (out += t),
+        err: () => undefined,
+      });
+      expect(code).toBe(0);
+      return JSON.parse(out);
+    };
+    const portable = await json();
+    const tuned = await json('--matmul-tiles', 'tune');
+    expect(Math.abs(tuned.outputs.out - portable.outputs.out)).toBeLessThan(
+      1e-5 * Math.abs(portable.outputs.out),
+    );
+    for (const k of ['grad.X', 'grad.W'])
+      expect(Math.abs(tuned.gradNorms[k] - portable.gradNorms[k])).toBeLessThan(
+        1e-5 * portable.gradNorms[k],
+      );
+    const bad = await projc('run', CE, '--dims', 'N=8,H=4,V=64', '--matmul-tiles', 'fast');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--matmul-tiles takes `tune` or `portable`, got `fast`');
+  });
+
   it('rejects a memory budget too small for one row, and bad --chunk-rows', async () => {
     const r = await main(['run', CE, '--dims', 'N=8,H=4,V=64', '--memory-budget', '1KiB'], {
       out: () => undefined,
