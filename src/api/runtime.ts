@@ -1,4 +1,4 @@
-import { matmulTileCandidates, matmulWgsl, type MatmulTiles } from '../../codegen/matmul.ts';
+import type { MatmulTiles } from '../../codegen/matmul.ts';
 import { generateProgram, type Program } from '../../codegen/program.ts';
 import type { Cotangent } from '../autodiff/differentiate.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
@@ -9,7 +9,6 @@ import { planKernel } from '../plan/build-plan.ts';
 import { acquireDevice, type AcquiredDevice, type AcquireOptions } from '../runtime/device.ts';
 import { executeSources, type ExecuteOptions, type ExecuteResult } from '../runtime/execute.ts';
 import type { InputSource } from '../runtime/input-sources.ts';
-import { tuneMatmulTiles } from '../runtime/matmul-tune.ts';
 import { chooseShape } from '../runtime/shape-choice.ts';
 import {
   bindInputs,
@@ -19,6 +18,7 @@ import {
   shapesOf,
 } from './bind-inputs.ts';
 import { Session, type SessionOptions } from './session.ts';
+import { tuneDeviceTiles } from './tune.ts';
 import type { TensorInput } from './tensors.ts';
 
 export interface RuntimeOptions extends AcquireOptions {
@@ -108,9 +108,7 @@ export class Runtime {
     const device = await acquireDevice(opts);
     if (opts.matmulTiles !== 'tune') return new Runtime(device, opts.matmulTiles);
     try {
-      const candidates = matmulTileCandidates(device.device.limits);
-      const tuned = await tuneMatmulTiles(device, { candidates, source: matmulWgsl });
-      return new Runtime(device, tuned.tiles);
+      return new Runtime(device, (await tuneDeviceTiles(device)).tiles);
     } catch (e) {
       device.release();
       throw e;

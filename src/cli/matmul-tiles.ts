@@ -1,6 +1,6 @@
-import { matmulTileCandidates, matmulWgsl, type MatmulTiles } from '../../codegen/matmul.ts';
+import type { MatmulTiles } from '../../codegen/matmul.ts';
+import { tuneDeviceTiles } from '../api/tune.ts';
 import type { AcquiredDevice } from '../runtime/device.ts';
-import { tuneMatmulTiles } from '../runtime/matmul-tune.ts';
 import { UsageError } from './usage.ts';
 
 /** `--matmul-tiles`: time the candidate tilings on this device first, or keep the portable ones. */
@@ -25,6 +25,5 @@ export async function matmulTilesFor(
   choice: MatmulTilesChoice,
 ): Promise<MatmulTiles | undefined> {
   if (choice === 'portable') return undefined;
-  const candidates = matmulTileCandidates(dev.device.limits);
-  return (await tuneMatmulTiles(dev, { candidates, source: matmulWgsl })).tiles;
+  return (await tuneDeviceTiles(dev)).tiles;
 }

@@ -4,13 +4,12 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
   defaultMatmulTiles,
-  matmulTileCandidates,
   matmulTilesProblem,
-  matmulWgsl,
   type MatmulTiles,
 } from '../../../codegen/matmul.ts';
 import { acquireDevice } from '../../runtime/device.ts';
-import { tuneMatmulTiles, type TuneResult } from '../../runtime/matmul-tune.ts';
+import type { TuneResult } from '../../runtime/matmul-tune.ts';
+import { tuneDeviceTiles } from '../../api/tune.ts';
 import { loadTfjs } from '../tfjs-peer.ts';
 import { matmulMarkdown, tilesText, type MatmulBenchReport } from './matmul-report.ts';
 import { runMatmulBench } from './run-matmul-bench.ts';
@@ -64,8 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     let tiles: MatmulTiles;
     let tuning: TuneResult | 'given' = 'given';
     if (args.tiles === 'tune') {
-      const candidates = matmulTileCandidates(dev.device.limits);
-      tuning = await tuneMatmulTiles(dev, { candidates, source: matmulWgsl });
+      tuning = await tuneDeviceTiles(dev);
       for (const t of tuning.timings)
         log(
           `tune: ${tilesText(t.tiles)}: ${t.ms === undefined ? t.skipped : `${t.ms.toFixed(1)} ms`}`,
