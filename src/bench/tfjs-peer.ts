@@ -67,6 +67,25 @@ function values(t: Tensor | undefined, bf16: boolean): Float32Array {
 }
 
 /** Uploads the inputs once (a warm-up run does) and returns the measured step. */
+/**
+ * Waits for what TF.js has recorded so far to finish on the device. Its webgpu backend
+ * records dispatches into an open compute pass and submits them in batches: this ends the
+ * pass, submits and waits for the queue, so that a time is the device's work and not just
+ * its recording. Throws where TF.js does not run on 'webgpu'.
+ */
+export async function webgpuDone(tf: Tf): Promise<() => Promise<void>> {
+  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  const backend = tf.backend();
+  if (!(backend instanceof WebGPUBackend))
+    throw new Error(`TF.js runs on '${tf.getBackend()}', not 'webgpu'`);
+  return async () => {
+    backend.endComputePassEncoder();
+    backend.ensureCommandEncoderReady();
+    backend.submitQueue();
+    await backend.queue.onSubmittedWorkDone();
+  };
+}
+
 export async function prepareTfjs(
   fn: IrFunction,
   inputs: ReadonlyMap<string, Tensor>,
@@ -105,19 +124,7 @@ export async function prepareTfjs(
       kept,
     );
   const step = tf.valueAndGrads(loss);
-  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
-  const backend = tf.backend();
-  if (!(backend instanceof WebGPUBackend))
-    throw new Error(`TF.js runs on '${tf.getBackend()}', not 'webgpu'`);
-  // The webgpu backend records dispatches into an open compute pass and submits them in
-  // batches; end the pass, submit, and wait for the queue, so that the time is the
-  // device's work and not just its recording.
-  const done = async () => {
-    backend.endComputePassEncoder();
-    backend.ensureCommandEncoderReady();
-    backend.submitQueue();
-    await backend.queue.onSubmittedWorkDone();
-  };
+  const done = await webgpuDone(tf);
   let last:
     | { value: import('@tensorflow/tfjs').Tensor; grads: import('@tensorflow/tfjs').Tensor[] }
     | undefined;

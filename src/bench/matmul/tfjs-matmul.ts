@@ -2,7 +2,7 @@
 // 'webgpu' backend (its own adapter and device from `navigator.gpu`, Dawn's, as in
 // ../tfjs-peer.ts), timed the same way as projc's side: record, submit, and wait for the
 // queue (`onSubmittedWorkDone`), so that the time is the device's work.
-import { loadTfjs } from '../tfjs-peer.ts';
+import { loadTfjs, webgpuDone } from '../tfjs-peer.ts';
 import type { MatmulLayout } from './shapes.ts';
 
 export interface PreparedTfjsMatmul {
@@ -29,18 +29,7 @@ export async function prepareTfjsMatmul(
   const { M, K, N, layout } = shape;
   const A = tf.tensor2d(a, layout === 'tn' ? [K, M] : [M, K]);
   const B = tf.tensor2d(b, layout === 'nt' ? [N, K] : [K, N]);
-  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
-  const backend = tf.backend();
-  if (!(backend instanceof WebGPUBackend))
-    throw new Error(`TF.js runs on '${tf.getBackend()}', not 'webgpu'`);
-  // The backend records into an open compute pass and submits in batches: end the pass,
-  // submit and wait, so that the time is the device's work and not just its recording.
-  const done = async () => {
-    backend.endComputePassEncoder();
-    backend.ensureCommandEncoderReady();
-    backend.submitQueue();
-    await backend.queue.onSubmittedWorkDone();
-  };
+  const done = await webgpuDone(tf);
   let last: import('@tensorflow/tfjs').Tensor | undefined;
   const run = async () => {
     last?.dispose();
