@@ -60,8 +60,11 @@ export function chooseShape(
     ...(req.memoryBudget !== undefined ? { memoryBudget: req.memoryBudget } : {}),
   };
   // A shape taken as it is, with its usual chunk (the caller's options, else the default).
-  const taken = (program: Program, reason: string): ShapeChoice => {
-    const model = memoryModel(program, sizes);
+  const taken = (
+    program: Program,
+    reason: string,
+    model = memoryModel(program, sizes),
+  ): ShapeChoice => {
     return {
       program,
       model,
@@ -70,12 +73,13 @@ export function chooseShape(
       reason,
     };
   };
-  const rowsOnly = (reason: string) => taken(make(), reason);
-  if (req.vocabTile === 'rows') return rowsOnly('forced');
+  if (req.vocabTile === 'rows') return taken(make(), 'forced');
   if (typeof req.vocabTile === 'number') return taken(make(req.vocabTile), 'forced');
-  if (req.chunkRows !== undefined) return rowsOnly('the chunk rows are given');
+  if (req.chunkRows !== undefined) return taken(make(), 'the chunk rows are given');
+  // The rows-only program, planned once: every rows-only answer below is this one.
   const base = make();
   const model = memoryModel(base, sizes);
+  const rowsOnly = (reason: string) => taken(base, reason, model);
   const lean = Math.min(LEAN_MAX, Math.max(LEAN_MIN, Math.floor(model.fixedBytes / LEAN_SHARE)));
   const budget = req.memoryBudget ?? model.fixedBytes + lean;
   const room = budget - model.fixedBytes;
@@ -93,13 +97,7 @@ export function chooseShape(
   const budgetText =
     req.memoryBudget !== undefined ? 'the memory budget' : 'the lean working set (fixed / 256)';
   if (fitting >= enough)
-    return {
-      program: base,
-      model,
-      chunk: chooseChunkRows(model, limits, opts),
-      shape: base.plan.shape,
-      reason: `a chunk of ${Math.min(fitting, model.rows)} rows fits ${budgetText}`,
-    };
+    return rowsOnly(`a chunk of ${Math.min(fitting, model.rows)} rows fits ${budgetText}`);
   // Tiles: the per-row bytes are a + b·width (b: the tile buffers' bytes per element).
   const dimOf = vocabDim(base);
   if (dimOf !== undefined && (sizes.get(dimOf) ?? 0) <= MIN_TILE)
