@@ -140,6 +140,13 @@ export class BufferPool {
     for (const buffer of [...this.sizes.keys()]) this.destroy(buffer);
   }
 
+  /** Destroys every live buffer but those in `keep`; returns the bytes that frees. */
+  destroyAllExcept(keep: ReadonlySet<GPUBuffer>): number {
+    const before = this.live;
+    for (const buffer of [...this.sizes.keys()]) if (!keep.has(buffer)) this.destroy(buffer);
+    return before - this.live;
+  }
+
   /**
    * Queues a write of `data` at byte `offset` (a multiple of 4). A byte length that is not
    * a multiple of 4 (an odd count of 16-bit values) is padded with zeros.

@@ -10,11 +10,13 @@ import type { AcquiredDevice } from './device.ts';
 import type { DeviceTensor, InputSource } from './input-sources.ts';
 import {
   readResult,
+  releaseWorkspace,
   resultBuffers,
   setUp,
   stats,
   type DeviceExecuteOptions,
   type ExecuteOptions,
+  type Run,
   type RunStats,
   type StagedSource,
 } from './run-setup.ts';
@@ -88,8 +90,7 @@ export async function executeSources(
     if (opts.profile) {
       const profile = await profileRun(run);
       dev.throwIfLost();
-      const values = new Map<string, Tensor>();
-      for (const [name, r] of resultBuffers(run)) values.set(name, await readResult(run, r));
+      const values = await readResults(run);
       const computeMs = profile.steps.reduce((s, t) => s + (t.phase === 'inputs' ? 0 : t.ms), 0);
       return { ...stats(run), values, ms: performance.now() - t0, computeMs, profile };
     }
@@ -108,12 +109,23 @@ export async function executeSources(
     await dev.device.queue.onSubmittedWorkDone();
     const computeMs = performance.now() - tCompute;
     dev.throwIfLost();
-    const values = new Map<string, Tensor>();
-    for (const [name, r] of resultBuffers(run)) values.set(name, await readResult(run, r));
+    const values = await readResults(run);
     return { ...stats(run), values, ms: performance.now() - t0, computeMs };
   } finally {
     run.destroy();
   }
+}
+
+/**
+ * Reads every result back once the run is done, after freeing the rest of its buffers:
+ * the staging slices fit in the freed room, so the readback adds nothing to the peak.
+ */
+async function readResults(run: Run): Promise<Map<string, Tensor>> {
+  const results = resultBuffers(run);
+  const slice = releaseWorkspace(run, results);
+  const values = new Map<string, Tensor>();
+  for (const [name, r] of results) values.set(name, await readResult(run, r, slice));
+  return values;
 }
 
 /**

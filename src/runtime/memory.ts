@@ -3,7 +3,7 @@ import type { Program } from '../../codegen/program.ts';
 import { evalSize } from '../plan/size-expr.ts';
 import type { Dim } from '../ir/types.ts';
 import type { PlanBuffer } from '../plan/types.ts';
-import { READBACK_SLICE_BYTES } from './readback.ts';
+import { READBACK_MIN_SLICE_BYTES } from './readback.ts';
 
 /** Bytes of one element of a buffer as stored on the device. */
 export function elementBytes(b: PlanBuffer): number {
@@ -20,6 +20,17 @@ export interface MemoryModel {
   readonly largestRowBytes: number;
   /** Rows in all. */
   readonly rows: number;
+  /**
+   * The peak while the results are read back: the results plus one staging slice. The run
+   * frees its other buffers first and slices fit in what that freed, so this passes
+   * `fixedBytes + rows · perRowBytes` only for a run that frees less than the smallest slice.
+   */
+  readonly readbackPeakBytes: number;
+}
+
+/** The device bytes at the peak of a run of chunks of `rows` rows. */
+export function predictedPeak(m: MemoryModel, rows: number): number {
+  return Math.max(m.fixedBytes + rows * m.perRowBytes, m.readbackPeakBytes);
 }
 
 // The uniform block and the matmul uniform ring.
@@ -46,19 +57,26 @@ export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): Memory
     if (b?.scope === 'chunk') perRow += 4 * words;
     else fixed += 4 * words;
   }
-  // Results are read back through a staging buffer while every other buffer is still live:
-  // the largest slice (results are read 16 MiB at a time) adds to the peak.
-  let staging = 4;
+  // Results are read back after every other buffer is freed, one slice at a time, each
+  // slice no larger than what was freed (runtime/readback.ts) but at least the minimum.
+  let resultBytes = 0;
+  let slice = 4;
   for (const r of p.fn.results) {
     const n = p.fn.nodes[r.node]?.dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1) ?? 1;
-    staging = Math.max(staging, Math.min(4 * n, READBACK_SLICE_BYTES));
+    resultBytes += Math.max(4, 4 * n);
+    slice = Math.max(slice, Math.min(4 * n, READBACK_MIN_SLICE_BYTES));
   }
-  fixed += staging;
   // The longest chunk loop: with several row sets, each sweep walks the rows of one.
   const count = (dims: readonly Dim[]) => dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
   const loops = p.plan.sweeps.map((sw) => sw.rowDims);
   const rows = Math.max(0, ...(loops.length ? loops : [p.plan.rows]).map(count));
-  return { fixedBytes: fixed, perRowBytes: perRow, largestRowBytes: largest, rows };
+  return {
+    fixedBytes: fixed,
+    perRowBytes: perRow,
+    largestRowBytes: largest,
+    rows,
+    readbackPeakBytes: resultBytes + slice,
+  };
 }
 
 export interface ChunkChoice {
@@ -128,7 +146,7 @@ export function chooseChunkRows(
     rows = opts.chunkRows;
     reason = 'given';
     // Both given: the budget is a cap the chosen chunk must fit, never silently ignored.
-    const need = m.fixedBytes + Math.min(rows, total) * m.perRowBytes;
+    const need = predictedPeak(m, Math.min(rows, total));
     if (opts.memoryBudget !== undefined && need > opts.memoryBudget)
       throw new UserError({
         severity: 'error',
@@ -142,12 +160,12 @@ export function chooseChunkRows(
   } else {
     const budget = opts.memoryBudget ?? m.fixedBytes + DEFAULT_CHUNK_BYTES;
     const room = budget - m.fixedBytes;
-    if (m.perRowBytes > 0 && room < m.perRowBytes)
+    if ((m.perRowBytes > 0 && room < m.perRowBytes) || budget < m.readbackPeakBytes)
       throw new UserError({
         severity: 'error',
         code: 'P0405',
         message: `the memory budget of ${budget} bytes is too small for even one row: the inputs, results and accumulators take ${m.fixedBytes} bytes and each row of a chunk ${m.perRowBytes} more`,
-        help: [`give at least --memory-budget ${m.fixedBytes + m.perRowBytes}`],
+        help: [`give at least --memory-budget ${predictedPeak(m, 1)}`],
       });
     rows = m.perRowBytes > 0 ? Math.floor(room / m.perRowBytes) : total;
     reason = opts.memoryBudget !== undefined ? 'memory budget' : 'default budget';
@@ -170,7 +188,7 @@ export function chooseChunkRows(
     chunkRows: rows,
     chunks: Math.ceil(total / rows),
     reason,
-    predictedPeakBytes: m.fixedBytes + rows * m.perRowBytes,
+    predictedPeakBytes: predictedPeak(m, rows),
   };
 }
 

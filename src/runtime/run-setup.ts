@@ -12,7 +12,7 @@ import { BufferPool } from './buffers.ts';
 import { MatmulRunner } from './matmul.ts';
 import { chooseChunkRows, elementBytes, memoryModel, type ChunkChoice } from './memory.ts';
 import { BufferUsage } from './usage.ts';
-import { readbackSliced } from './readback.ts';
+import { readbackSliceBytes, readbackSliced } from './readback.ts';
 import { arenaImage, uniformImage, type UniformImage } from './images.ts';
 import {
   stageInput,
@@ -261,9 +261,21 @@ export function resultBuffers(run: Run): Map<string, ResultBuffer> {
   return out;
 }
 
-export async function readResult(run: Run, r: ResultBuffer): Promise<Tensor> {
+/**
+ * Once the run's work is done: destroys every buffer of its own but the results' (inputs,
+ * chunk buffers, arena, uniforms) and returns the readback slice that fits in what that
+ * freed, so reading the results back does not raise the run's peak (memoryModel's
+ * `readbackPeakBytes` is the one exception: a run that frees less than the smallest slice).
+ */
+export function releaseWorkspace(run: Run, results: ReadonlyMap<string, ResultBuffer>): number {
+  const keep = new Set([...results.values()].map((r) => r.buffer));
+  return readbackSliceBytes(run.pool.destroyAllExcept(keep));
+}
+
+/** Reads a result back through staging slices of at most `slice` bytes. */
+export async function readResult(run: Run, r: ResultBuffer, slice?: number): Promise<Tensor> {
   const n = r.tensor.shape.reduce((s, x) => s * x, 1);
-  const raw = await readbackSliced(run.pool, r.buffer, r.bytes);
+  const raw = await readbackSliced(run.pool, r.buffer, r.bytes, slice);
   const data = new Float64Array(n);
   const view = isFloat(r.dtype)
     ? new Float32Array(raw, 0, n)

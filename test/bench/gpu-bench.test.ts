@@ -252,7 +252,7 @@ describe('scripts/bench-gpu-device.sh bundle', () => {
         '--repeats',
         '1',
         '--memory-budget',
-        '1MiB',
+        '768KiB',
         '--out',
         out,
       ],
@@ -263,7 +263,7 @@ describe('scripts/bench-gpu-device.sh bundle', () => {
     expect(r.ok).toBe(true);
     expect(r.command).toBe('bundled');
     expect(r.crossEntropy).toHaveLength(SMOKE_CE.length);
-    expect(r.memoryBudget).toBe(2 ** 20);
+    expect(r.memoryBudget).toBe(768 * 1024);
     expect(Math.max(...r.crossEntropy.map((c) => c.projc.chunks))).toBeGreaterThan(1);
   }, 90_000);
 });

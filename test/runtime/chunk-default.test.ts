@@ -16,6 +16,7 @@ const model = (rows: number, perRowBytes: number): MemoryModel => ({
   perRowBytes,
   largestRowBytes: perRowBytes,
   rows,
+  readbackPeakBytes: 0,
 });
 
 describe('default chunk size', () => {
