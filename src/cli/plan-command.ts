@@ -5,7 +5,7 @@ import { printPlan } from '../plan/print-plan.ts';
 import { checkDeviceFit } from '../runtime/device-fit.ts';
 import { materializedBytes } from '../runtime/memory.ts';
 import { chooseShape } from '../runtime/shape-choice.ts';
-import { programMaker } from './plan-program.ts';
+import { programMaker } from '../run/program-maker.ts';
 import { shapeText } from '../plan/print-plan.ts';
 import { parseBytes, parseChunkRows, parseVocabTile } from './bytes.ts';
 import { printDiagnostics, readSource, type Io } from './io.ts';

@@ -8,7 +8,7 @@ import { execute } from '../runtime/execute.ts';
 import { materializedBytes } from '../runtime/memory.ts';
 import { chooseShape } from '../runtime/shape-choice.ts';
 import { matmulTilesFor, type MatmulTilesChoice } from './matmul-tiles.ts';
-import { programMaker } from './plan-program.ts';
+import { programMaker } from '../run/program-maker.ts';
 import type { Io } from './io.ts';
 import type { RunMeta } from './run-report.ts';
 
