@@ -44,9 +44,10 @@ export interface ShapeChoice {
  * tiled shape adds (4/3 for cross-entropy with gradients: 96 rows), or every row, fits the
  * budget (the caller's, else the lean working set: the fixed bytes plus 1/256 of them,
  * within [16 MiB, 256 MiB]), or where the dim fits one tile of MIN_TILE; that plan then
- * takes its usual chunk (the caller's options, else the default budget). Otherwise rows × vocabulary tiles, where the kernel allows them: the
- * chunk rows of the rows-only default (so both shapes compare at the same rows), fewer
- * only if even tiles of MIN_TILE do not fit, and the widest tile (a multiple of 256, at
+ * takes its usual chunk (the caller's options, else the default budget). Otherwise rows ×
+ * vocabulary tiles, where the kernel allows them: the chunk rows of the rows-only default
+ * (so both shapes compare at the same rows), fewer only if even tiles of MIN_TILE do not
+ * fit (one row when not one row of them fits), and the widest tile (a multiple of 256, at
  * most the dim) that fits the budget with those rows.
  */
 export function chooseShape(
@@ -119,11 +120,14 @@ export function chooseShape(
       .reduce((s, b) => s + 4 * (b.elements.factor ?? 1), 0) / TILE_ALIGN;
   const a = m1.perRowBytes - perElement * TILE_ALIGN;
   const usual = chooseChunkRows(model, limits, {}).chunkRows;
-  const minTile = MIN_TILE;
+  let minTile = MIN_TILE;
   let rows = Math.min(usual, Math.max(1, model.rows));
   if (rows * (a + perElement * minTile) > room)
     rows = Math.floor(room / (a + perElement * minTile));
-  if (rows < 1) return rowsOnly(`not even one row of tiles of ${minTile} fits ${budgetText}`);
+  // A budget within a few KiB of the fixed bytes: one row at a time, in narrower tiles
+  // (slow, but it keeps to the budget the caller gave).
+  if (rows < 1 && a + perElement * TILE_ALIGN <= room) [rows, minTile] = [1, TILE_ALIGN];
+  if (rows < 1) return rowsOnly(`not even one row of tiles of ${TILE_ALIGN} fits ${budgetText}`);
   let width = Math.floor((room / rows - a) / perElement);
   width = width >= size ? size : Math.max(minTile, Math.floor(width / TILE_ALIGN) * TILE_ALIGN);
   const program = make(width);
