@@ -11,7 +11,10 @@ import { compileFile } from '../frontend/compile.ts';
 import { bindDims } from '../interp/bind.ts';
 import { isFloat, type IrFunction } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
-import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memory.ts';
+import { materializedBytes } from '../runtime/memory.ts';
+import { chooseShape } from '../runtime/shape-choice.ts';
+import { programMaker } from '../run/program-maker.ts';
+import { inputsAndResultsBytes } from './memory-floor.ts';
 import { spread } from './bench-stats.ts';
 import type { CompileTiming, PaperCase } from './bench-types.ts';
 
@@ -95,15 +98,18 @@ export function paperCase(dir = EXAMPLES_DIR): PaperCase {
       .map((p) => [p.name, p.dims.map((d) => given.get(d) ?? 0)]),
   );
   const sizes = bindDims(fn, shapes, given);
-  const planned = planKernel({ kernel: fn, grad: ['X', 'W'] });
-  const program = generateProgram(planned.fn, planned.plan);
-  const choice = chooseChunkRows(memoryModel(program, sizes), PLAN_LIMITS, {});
+  // The planner's choice, as `projc plan` makes it: rows-only or vocabulary tiles.
+  const shape = chooseShape(programMaker(fn, ['X', 'W'], new Map()), sizes, PLAN_LIMITS, {});
+  const { program, chunk: choice } = shape;
   const baseline = materializedBytes(program, sizes);
+  const tiles = shape.shape.kind === 'tiles' ? shape.shape : undefined;
   return {
     command: `projc plan examples/cross_entropy.proj --dims ${Object.entries(PAPER_DIMS)
       .map(([d, n]) => `${d}=${n}`)
       .join(',')} --grad X,W`,
     dims: PAPER_DIMS,
+    shape: tiles ? `${tiles.dim} tiles of ${tiles.width}` : 'rows-only',
+    floorBytes: inputsAndResultsBytes(fn, program, sizes),
     chunkRows: choice.chunkRows,
     chunks: choice.chunks,
     predictedPeakBytes: choice.predictedPeakBytes,

@@ -72,11 +72,49 @@ export interface CompileTiming {
 export interface PaperCase {
   readonly command: string;
   readonly dims: Readonly<Record<string, number>>;
+  /** The planner's shape (what `projc plan` picks); absent in reports made before tiling. */
+  readonly shape?: string;
+  /** The bf16 inputs and f32 results the peak is compared with. */
+  readonly floorBytes?: number;
   readonly chunkRows: number;
   readonly chunks: number;
   readonly predictedPeakBytes: number;
   readonly materializedBytes: number;
   readonly ratio: number;
+}
+
+/** projc under a budget of its inputs and results plus 1% (src/bench/memory-floor.ts). */
+export interface FloorResult {
+  readonly dims: Readonly<Record<string, number>>;
+  /** The inputs as stored (bf16 2 bytes an element) and the f32 results, gradients included. */
+  readonly floorBytes: number;
+  readonly budget: number;
+  /** The planner's shape for that budget, its tile and why. */
+  readonly shape: 'rows' | 'tiles';
+  readonly tileWidth?: number;
+  readonly tileDim?: string;
+  readonly reason: string;
+  readonly chunkRows: number;
+  readonly chunks: number;
+  readonly predictedPeakBytes: number;
+  /** The pool's measured peak (inputs, results and readback included). */
+  readonly peakBytes: number;
+  readonly computeMs: number;
+  /** The rows-only run of the default chunk that the floor run is checked against. */
+  readonly referenceComputeMs: number;
+  readonly referencePeakBytes: number;
+  readonly referenceChunkRows: number;
+  /** max|a−b|/max|b| against the reference, per result. */
+  readonly maxRelError: Readonly<Record<string, number>>;
+  readonly failure?: undefined;
+}
+
+/** A floor run that could not be planned: the budget holds not even one row (P0405). */
+export interface FloorFailure {
+  readonly dims: Readonly<Record<string, number>>;
+  readonly floorBytes: number;
+  readonly budget: number;
+  readonly failure: string;
 }
 
 export interface ProgramShape {
@@ -136,6 +174,8 @@ export interface BenchReport {
   readonly shapes: readonly ShapeResult[];
   readonly compile: readonly CompileTiming[];
   readonly paper: PaperCase;
+  /** The memory floor at each shape of the grid; absent in reports made before it. */
+  readonly floor?: readonly (FloorResult | FloorFailure)[];
   readonly checks: Checks;
   readonly wallMs: number;
 }

@@ -6,10 +6,11 @@ import { NPM_BENCH_COMMAND, shapeText } from './bench-args.ts';
 import { spread, type Spread } from './bench-stats.ts';
 import type { BenchReport, ConfigResult, ShapeResult } from './bench-types.ts';
 import { autoOf, baselineOf, groupByInner, tfjsOf, type Plot } from './report-plots.ts';
+import { floorCheckLine, floorSection } from './report-floor.ts';
+import { pct, ratio, table } from './report-table.ts';
 
-export const pct = (x: number) =>
-  !Number.isFinite(x) ? '–' : x < 0.001 ? `${(100 * x).toFixed(3)}%` : `${(100 * x).toFixed(1)}%`;
-export const ratio = (x: number) => (!Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`);
+export { pct, ratio, table } from './report-table.ts';
+
 export const msText = (v: number) =>
   !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 const spreadText = (s: Spread) =>
@@ -41,17 +42,6 @@ export function verdict(s: Spread): 'faster' | 'slower' | 'mixed' {
 
 const ratioSpread = (c: ConfigResult, base: ConfigResult | undefined) =>
   c.timeRatio && c.timeRatio.n > 0 ? ratioRange(c.timeRatio) : ratio(timeRatioOf(c, base));
-
-/** A Markdown table, cells escaped for `|` and padded to align as prettier aligns them. */
-export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const cell = (s: string) => s.replaceAll('|', '\\|');
-  const all = [head, ...rows].map((r) => head.map((_, i) => cell(r[i] ?? '')));
-  const widths = head.map((_, i) => Math.max(3, ...all.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]) =>
-    `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const [first = [], ...rest] = all;
-  return [line(first), line(widths.map((w) => '-'.repeat(w))), ...rest.map(line)].join('\n');
-}
 
 /** A projc run's chunk rows, and its vocabulary tiles when it ran the tiled shape. */
 function rowsText(c: ConfigResult): string {
@@ -511,6 +501,7 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     `- ${mark(c.agreement)} Every projc run agrees with the baseline run of its round on every result within ${c.tolerance} (max|a−b| / max|b|); the worst was ${c.worstRelError.toExponential(2)}.`,
     `- ${mark(c.peakOk)} projc's peak device bytes are at most ${pct(c.peakLimit)} of the baseline's at every shape and chunk size; the worst ratio was ${pct(c.worstPeakRatio)}.`,
     `- ${c.largestShapeRatio < c.largestShapeAim ? '**met**' : '**not met**'} At the largest shape (${largest}) projc's smallest peak is ${pct(c.largestShapeRatio)} of the baseline's (${c.largestShapeConfig}); the aim is under ${pct(c.largestShapeAim)}.`,
+    ...floorCheckLine(r),
     '',
     '## Summary',
     '',
@@ -522,6 +513,7 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     '',
     ...tfjsSection(r),
     ...tilingSection(r),
+    ...floorSection(r),
     ...profileSection(r),
     '## Plots',
     '',
@@ -544,7 +536,7 @@ export function benchMarkdown(r: BenchReport, plots: readonly Plot[]): string {
     r.paper.command,
     '```',
     '',
-    `predicts a peak of ${formatBytes(r.paper.predictedPeakBytes)} for projc (${r.paper.chunks} chunks of ${r.paper.chunkRows} rows) against ${formatBytes(r.paper.materializedBytes)} for materializing the logits (bf16, their f32 upcast and the f32 gradient, plus the same inputs and results): **${pct(r.paper.ratio)}** of it. No device is involved: this is the memory model that the measurements above check.`,
+    `predicts a peak of ${formatBytes(r.paper.predictedPeakBytes)} for projc (${r.paper.chunks} chunks of ${r.paper.chunkRows} rows${r.paper.shape && r.paper.shape !== 'rows-only' ? ` × ${r.paper.shape}` : ''}${r.paper.floorBytes ? `, ${pct(r.paper.predictedPeakBytes / r.paper.floorBytes - 1)} above the ${formatBytes(r.paper.floorBytes)} of its bf16 inputs and f32 results` : ''}) against ${formatBytes(r.paper.materializedBytes)} for materializing the logits (bf16, their f32 upcast and the f32 gradient, plus the same inputs and results): **${pct(r.paper.ratio)}** of it. No device is involved: this is the memory model that the measurements above check.`,
     '',
     '## On a GPU',
     '',

@@ -20,12 +20,15 @@ import {
   workUnits,
   type MeasureRequest,
 } from '../bench/bench-run.ts';
-import type { BenchReport } from '../bench/bench-types.ts';
+import type { BenchReport, FloorFailure, FloorResult } from '../bench/bench-types.ts';
+import { measureFloor } from '../bench/memory-floor.ts';
+import { floorModelError, floorOver } from '../bench/report-floor.ts';
 import { benchMarkdown, pct, ratio, summaryTable } from '../bench/report-markdown.ts';
 import { formatJson } from '../bench/report-json.ts';
 import { benchPlots } from '../bench/report-plots.ts';
 import { loadTfjs, tfjsUnsupported } from '../bench/tfjs-peer.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
+import type { DimSizes } from '../tensor/tensor.ts';
 import { compileFile } from '../frontend/compile.ts';
 import { isFloat } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
@@ -51,6 +54,8 @@ export interface BenchValues {
   readonly json?: boolean | undefined;
   readonly peers?: string | undefined;
   readonly 'matmul-tiles'?: string | undefined;
+  /** Skip the memory-floor run at the largest shape. */
+  readonly 'no-floor'?: boolean | undefined;
 }
 
 export interface BenchCommandOptions {
@@ -137,6 +142,7 @@ export async function benchCommand(
     throw e;
   }
   let shapesMeasured;
+  let floor: (FloorResult | FloorFailure)[] | undefined;
   try {
     const tty = opts.tty ?? (io === processIo && process.stderr.isTTY === true);
     const base: Omit<MeasureRequest, 'progress'> = {
@@ -162,6 +168,23 @@ export async function benchCommand(
       shapesMeasured = await measureShapes({ ...base, progress });
     } finally {
       progress.finish();
+    }
+    // The memory floor at the largest shape (the most logits): src/bench/memory-floor.ts.
+    const largest = largestShape(program, shapes);
+    if (largest && v['no-floor'] !== true) {
+      io.err(`memory floor at ${shapeText(largest)}...\n`);
+      floor = [
+        await measureFloor({
+          dev,
+          kernel: fn,
+          grad,
+          program,
+          tiles: program.matmul.tiles,
+          sizes: largest,
+          seed,
+          tolerance: TOLERANCE,
+        }),
+      ];
     }
   } catch (e) {
     if (e instanceof BenchCheckError) {
@@ -196,6 +219,7 @@ export async function benchCommand(
     shapes: shapesMeasured,
     compile,
     paper,
+    ...(floor ? { floor } : {}),
     checks: computeChecks(shapesMeasured, TOLERANCE),
     wallMs: performance.now() - t0,
   };
@@ -215,6 +239,11 @@ export async function benchCommand(
         `agreement: worst ${ck.worstRelError.toExponential(2)} (tolerance ${ck.tolerance})`,
         `peak: worst projc/baseline ${pct(ck.worstPeakRatio)} (limit ${pct(ck.peakLimit)}); at ${shapeText(ck.largestShape)} ${pct(ck.largestShapeRatio)} (${ck.largestShapeConfig}, aim < ${pct(ck.largestShapeAim)})`,
         ...tiledLines(report),
+        ...(report.floor ?? []).map((f) =>
+          f.failure !== undefined
+            ? `memory floor at ${shapeText(f.dims)}: not planned (${f.failure})`
+            : `memory floor at ${shapeText(f.dims)}: peak ${pct(floorOver(f))} over the inputs and results (${f.shape === 'tiles' ? `${f.chunkRows} rows × tiles of ${f.tileWidth}` : `${f.chunkRows} rows`}), model within ${pct(floorModelError(f))}`,
+        ),
         `seed case on paper: ${pct(paper.ratio)} of materializing (${ratio(paper.materializedBytes / paper.predictedPeakBytes)} less)`,
         `wrote ${join(outDir, 'README.md')}, results.json and ${plots.length} plots`,
         '',
@@ -279,6 +308,7 @@ export function commandLine(files: readonly string[], v: BenchValues): string {
     ['vocab-tile', v['vocab-tile']],
     ['peers', v.peers],
     ['matmul-tiles', v['matmul-tiles']],
+    ['no-floor', v['no-floor']],
     ['seed', v.seed],
     ['json', v.json],
     ['out', v.out],
@@ -288,4 +318,11 @@ export function commandLine(files: readonly string[], v: BenchValues): string {
     parts.push(value === true ? `--${name}` : `--${name} ${q(value)}`);
   }
   return parts.join(' ');
+}
+
+/** The shape of the grid with the most logits (rows × inner dim); the first of equals. */
+function largestShape(p: Program, shapes: readonly DimSizes[]): DimSizes | undefined {
+  let best: DimSizes | undefined;
+  for (const s of shapes) if (!best || workUnits(p, s) > workUnits(p, best)) best = s;
+  return best;
 }

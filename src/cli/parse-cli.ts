@@ -24,6 +24,7 @@ const OPTIONS = {
   grid: { type: 'string' },
   repeats: { type: 'string' },
   peers: { type: 'string' },
+  'no-floor': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
