@@ -270,7 +270,13 @@ export class Runtime {
         });
       cot.set(name, v === 'tensor' ? { kind: 'tensor' } : { kind: 'const', value: v });
     }
-    const program = this.program(kernel, opts.grad ?? [], cot, opts.gradientsOnly ?? false);
+    const program = this.program(
+      kernel,
+      opts.grad ?? [],
+      cot,
+      opts.gradientsOnly ?? false,
+      opts.vocabTile,
+    );
     return Session.create(this.device, kernel, program, opts);
   }
 

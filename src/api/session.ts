@@ -37,6 +37,13 @@ export interface SessionOptions extends ExecuteOptions {
   readonly cotangents?: Readonly<Record<string, number | 'tensor'>>;
   /** Compute the gradients only (no results but `grad.*`), as `Runtime.backward` does. */
   readonly gradientsOnly?: boolean;
+  /**
+   * Plan rows × vocabulary tiles of this width (docs/runtime.md §2) instead of rows-only: a
+   * session is planned before it sees a call's sizes, so the planner's own choice (what
+   * `Runtime.run` makes from the budget) is not made here; give the width it would pick
+   * (`projc plan --memory-budget B --dims ...` prints it) to keep a call near its floor.
+   */
+  readonly vocabTile?: number;
 }
 
 export interface CallOptions {

@@ -50,6 +50,8 @@ export interface TfKernelOptions {
   readonly result?: string;
   readonly chunkRows?: number;
   readonly memoryBudget?: number;
+  /** Rows × vocabulary tiles of this width instead of rows-only (`SessionOptions.vocabTile`). */
+  readonly vocabTile?: number;
   /** The runtime to use; default one on the backend's device. */
   readonly runtime?: Runtime;
 }
@@ -80,6 +82,7 @@ export async function tfKernel(kernel: IrFunction, opts: TfKernelOptions): Promi
     grad: opts.grad,
     ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
     ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+    ...(opts.vocabTile !== undefined ? { vocabTile: opts.vocabTile } : {}),
   });
   let last: SessionCall['stats'] | undefined;
   let outBytes = 0;

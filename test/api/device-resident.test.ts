@@ -172,6 +172,39 @@ describe('a session with GPUBuffer inputs and caller gradient buffers', () => {
   });
 });
 
+describe('a session planned rows × vocabulary tiles', () => {
+  it('gives the rows-only results, with gradients, in caller buffers', async () => {
+    const kernel = kernelOf('bf16');
+    const host = {
+      X: { data: X, shape: [N, H] },
+      W: { data: W, shape: [V, H] },
+      target: { data: target, shape: [N] },
+    };
+    const want = await rt.run(kernel, host, { grad: ['X', 'W'], vocabTile: 'rows' });
+    // Tiles of 16 over V = 56: four tiles, the last one short; chunks of 16 rows of 40.
+    const s = await rt.session(kernel, { grad: ['X', 'W'], chunkRows: 16, vocabTile: 16 });
+    expect(s.program.plan.shape).toEqual({ kind: 'tiles', dim: 'V', width: 16 });
+    s.bind({ W: host.W });
+    const dW = rt.device.device.createBuffer({ size: V * H * 4, usage: STORAGE });
+    for (let step = 0; step < 2; step++) {
+      const call = s.encode(
+        { X: host.X, target: host.target },
+        { outputs: { 'grad.W': { buffer: dW } } },
+      );
+      expect(call.stats.chunks).toBe(3);
+      expect(maxRel(await read(dW, V * H), want.grads.get('W')?.data ?? [])).toBeLessThan(1e-5);
+      const dX = call.results.get('grad.X')?.buffer as GPUBuffer;
+      expect(maxRel(await read(dX, N * H), want.grads.get('X')?.data ?? [])).toBeLessThan(1e-5);
+      const out = call.results.get('out')?.buffer as GPUBuffer;
+      expect((await read(out, 1))[0]).toBeCloseTo(want.outputs.get('out')?.data[0] ?? NaN, 5);
+      dX.destroy();
+      out.destroy();
+    }
+    dW.destroy();
+    s.release();
+  });
+});
+
 describe('device inputs that cannot be bound as they are', () => {
   it('copies a buffer without STORAGE usage on the device', async () => {
     const kernel = kernelOf('f32');
