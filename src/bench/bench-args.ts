@@ -58,6 +58,23 @@ export function parseChunkList(s: string): ChunkRequest[] {
   return out;
 }
 
+/**
+ * `--vocab-tile 2048,4096`: the widths of the tiled twins, ascending, without duplicates.
+ * Each width gets its own tiled program and its own twin of every rows-only chunk size.
+ */
+export function parseVocabTiles(s: string): number[] {
+  const out: number[] = [];
+  for (const part of s.split(',').map((x) => x.trim())) {
+    const n = Number(part);
+    if (part === '' || !Number.isSafeInteger(n) || n < 1)
+      throw new UsageError(
+        `bench --vocab-tile takes tile widths, positive integers separated by commas, got \`${part}\``,
+      );
+    if (!out.includes(n)) out.push(n);
+  }
+  return out.sort((a, b) => a - b);
+}
+
 export function parseRepeats(s: string | undefined): number {
   if (s === undefined) return DEFAULT_REPEATS;
   const n = Number(s);

@@ -9,6 +9,7 @@ import { randomInputs } from '../run/random-inputs.ts';
 import type { AcquiredDevice } from '../runtime/device.ts';
 import { execute, type ExecuteOptions } from '../runtime/execute.ts';
 import { chooseChunkRows, materializedBytes, memoryModel } from '../runtime/memory.ts';
+import { stepLabel } from '../runtime/schedule.ts';
 import { shapeText, type ChunkRequest } from './bench-args.ts';
 import { relativeError, spread } from './bench-stats.ts';
 import type { ConfigResult, ProgramShape, ShapeResult } from './bench-types.ts';
@@ -51,10 +52,11 @@ export interface MeasureRequest {
   readonly grad?: readonly string[];
   readonly progress?: BenchProgress;
   /**
-   * The same kernel planned rows × vocabulary tiles: each chunk size also runs on it, at the
-   * same chunk rows, and reports its time ÷ the rows-only run's of the same round.
+   * The same kernel planned rows × vocabulary tiles, one program per tile width: each chunk
+   * size also runs on each, at the same chunk rows, and reports its time ÷ the rows-only
+   * run's of the same round.
    */
-  readonly tiled?: Program;
+  readonly tiled?: readonly Program[];
 }
 
 /** Rows × inner dim of a shape: the unit of work for progress estimates. */
@@ -81,8 +83,8 @@ interface Config {
   readonly requests: string[];
   readonly options: ExecuteOptions;
   readonly chunkRows: number;
-  /** The tiled twin of the rows-only config at this index. */
-  readonly tiledOf?: number;
+  /** A tiled twin: the tiled program it runs, its tile width, and its rows-only config's index. */
+  readonly twin?: { readonly program: Program; readonly width: number; readonly of: number };
 }
 
 /** The distinct chunk sizes of a shape: requests that resolve to the same rows run once. */
@@ -109,17 +111,19 @@ function resolveChunks(req: MeasureRequest, sizes: DimSizes): Config[] {
     add(String(c), rows, { chunkRows: rows });
   }
   configs.sort((a, b) => a.chunkRows - b.chunkRows);
-  // Only where the tiles cut the dim: a tile holding all of it is rows-only work in a
-  // buffer as wide as the tile.
-  const tiled = req.tiled?.plan.shape;
-  if (tiled?.kind !== 'tiles' || (sizes.get(tiled.dim) ?? 0) <= tiled.width) return configs;
-  // The tiled shape at every chunk size, its chunk rows given (the same rows as rows-only).
-  const twins = configs.map((c, k) => ({
-    requests: c.requests.map((r) => `${r} tiles`),
-    options: { chunkRows: c.chunkRows },
-    chunkRows: c.chunkRows,
-    tiledOf: k,
-  }));
+  // Each tile width's shape at every chunk size, its chunk rows given (the same rows as
+  // rows-only). Only where the tiles cut the dim: a tile holding all of it is rows-only work
+  // in a buffer as wide as the tile.
+  const twins = (req.tiled ?? []).flatMap((program) => {
+    const shape = program.plan.shape;
+    if (shape.kind !== 'tiles' || (sizes.get(shape.dim) ?? 0) <= shape.width) return [];
+    return configs.map((c, k): Config => ({
+      requests: c.requests.map((r) => `${r} tiles`),
+      options: { chunkRows: c.chunkRows },
+      chunkRows: c.chunkRows,
+      twin: { program, width: shape.width, of: k },
+    }));
+  });
   return [...configs, ...twins];
 }
 
@@ -216,7 +220,7 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
         const c = configs[k];
         const slot = projc[k];
         if (!c || !slot) continue;
-        const run = c.tiledOf !== undefined && req.tiled ? req.tiled : program;
+        const run = c.twin?.program ?? program;
         const r = await execute(dev, run, inputs, sizes, c.options);
         slot.peak = Math.max(slot.peak, r.peakBytes);
         slot.chunk = {
@@ -292,8 +296,8 @@ async function measureShape(req: MeasureRequest, sizes: DimSizes): Promise<Shape
       const slot = projc[k] ?? { times: [], peak: 0, errors: {}, chunk: undefined };
       const time = spread(slot.times);
       const chunks = slot.chunk?.chunks ?? Math.ceil(total / c.chunkRows);
-      const tile = c.tiledOf !== undefined ? tiledShape(req.tiled) : undefined;
-      const rowsOnly = c.tiledOf !== undefined ? projc[c.tiledOf] : undefined;
+      const tile = c.twin?.width;
+      const rowsOnly = c.twin ? projc[c.twin.of] : undefined;
       return {
         label: `projc ${slot.chunk?.chunkRows ?? c.chunkRows}${tile ? ` tiles ${tile}` : ''}`,
         ...(tile !== undefined ? { vocabTile: tile } : {}),
@@ -397,7 +401,34 @@ function logitsOf(fn: IrFunction, sizes: DimSizes): number {
   return most;
 }
 
-/** The tile width of a tiled program. */
-function tiledShape(p: Program | undefined): number | undefined {
-  return p?.plan.shape.kind === 'tiles' ? p.plan.shape.width : undefined;
+/**
+ * The steps of the rows-only program's profile that a tiled program computes in each of its
+ * passes over the tiles: the products it projects tile by tile (`forward` in its tile loops;
+ * z = X·Wᵀ for cross-entropy), whose output dims hold the tiled dim, with the number of tile
+ * loops that project each (2 for cross-entropy with gradients: the statistics, then the
+ * backward). Every pass after the first skips the tile the previous one left resident, so P
+ * passes over t tiles compute such a product 1 + (P − 1)·(t − 1)/t times as much as rows-only.
+ */
+export function recomputedSteps(
+  program: Program,
+  tiled: Program,
+): { step: string; passes: number }[] {
+  const shape = tiled.plan.shape;
+  if (shape.kind !== 'tiles') return [];
+  const passes = new Map<number, number>();
+  for (const sw of tiled.sweeps)
+    for (const s of sw.chunk)
+      if (s.kind === 'tiles')
+        for (const node of new Set(
+          s.steps.flatMap((x) => (x.kind === 'matmul' && x.forward ? [x.spec.node] : [])),
+        ))
+          passes.set(node, (passes.get(node) ?? 0) + 1);
+  const out: { step: string; passes: number }[] = [];
+  for (const sw of program.sweeps)
+    for (const s of sw.chunk) {
+      const n = s.kind === 'matmul' ? passes.get(s.spec.node) : undefined;
+      if (s.kind === 'matmul' && n && program.fn.nodes[s.spec.node]?.dims.includes(shape.dim))
+        out.push({ step: stepLabel(program.fn, sw.index, s), passes: n });
+    }
+  return out;
 }

@@ -149,6 +149,20 @@ export interface Checks {
   readonly largestShapeAim: number;
 }
 
+/** The rows × vocabulary-tiles programs the bench ran beside rows-only (`--vocab-tile T1,T2`). */
+export interface VocabTiling {
+  /** The dim the tiles cut (the vocabulary). */
+  readonly dim: string;
+  /** The tile widths, ascending: one tiled program, and one twin of every chunk size, each. */
+  readonly widths: readonly number[];
+  /**
+   * The steps of the rows-only profile that the tiled shape computes in each of its `passes`
+   * over the tiles (the forward product z = X·Wᵀ; 2 passes with gradients): every pass after
+   * the first skips one resident tile, so t tiles compute them (P − 1)·(t − 1)/t more.
+   */
+  readonly recomputed: readonly { readonly step: string; readonly passes: number }[];
+}
+
 export interface BenchReport {
   readonly version: 1;
   readonly date: string;
@@ -171,6 +185,8 @@ export interface BenchReport {
   readonly matmulTiles?: MatmulTiles;
   /** Whether those tiles were tuned on the device (`--matmul-tiles`); absent: tuned. */
   readonly matmulTilesPortable?: boolean;
+  /** `--vocab-tile`: the tiled twins' widths and what the report predicts their cost from. */
+  readonly vocabTiling?: VocabTiling;
   readonly shapes: readonly ShapeResult[];
   readonly compile: readonly CompileTiming[];
   readonly paper: PaperCase;

@@ -379,46 +379,130 @@ function tfjsSection(r: BenchReport): string[] {
   ];
 }
 
+/** t = ⌈size / T⌉: the tiles of width `width` over a shape's tiled dim (undefined without the record). */
+export function tileCount(r: BenchReport, s: ShapeResult, width: number): number | undefined {
+  const size = r.vocabTiling ? s.dims[r.vocabTiling.dim] : undefined;
+  return size !== undefined && width > 0 ? Math.ceil(size / width) : undefined;
+}
+
 /**
- * The rows × vocabulary-tiles twins (`--vocab-tile T`) against the rows-only run at the same
- * chunk rows: time ratio per round, peaks and the memory model's prediction.
+ * What the shape's profiled rows-only run predicts for a tiled twin's time ÷ rows-only:
+ * (total + z·(t − 1)/t) / total, z the ms of the products the tiled shape computes in each
+ * pass over the tiles (`vocabTiling.recomputed`): with gradients the backward pass computes
+ * each logit tile again, less the one the statistics pass left resident (P passes: z·(P − 1)
+ * in place of z). Undefined where the shape has no profile, where it profiled other chunk
+ * rows, or where its profile lacks those steps.
+ */
+export function tiledRatioFromProfile(
+  r: BenchReport,
+  s: ShapeResult,
+  c: ConfigResult,
+): number | undefined {
+  const profiled = s.configs.find((o) => o.kind === 'projc' && o.profile);
+  const p = profiled?.profile;
+  const t = c.vocabTile !== undefined ? tileCount(r, s, c.vocabTile) : undefined;
+  const recomputed = r.vocabTiling?.recomputed ?? [];
+  if (!p || !(p.totalMs > 0) || t === undefined || profiled?.chunkRows !== c.chunkRows)
+    return undefined;
+  let z = 0;
+  let found = false;
+  for (const { step, passes } of recomputed) {
+    const x = p.steps.find((y) => y.step === step);
+    if (!x) continue;
+    found = true;
+    z += x.ms * (passes - 1);
+  }
+  if (!found) return undefined;
+  return (p.totalMs + (z * (t - 1)) / t) / p.totalMs;
+}
+
+/** The rows-only run a tiled twin is measured against: the same chunk rows, no tiles. */
+function rowsOnlyOf(s: ShapeResult, c: ConfigResult): ConfigResult | undefined {
+  return s.configs.find(
+    (o) => o.kind === 'projc' && o.vocabTile === undefined && o.chunkRows === c.chunkRows,
+  );
+}
+
+/**
+ * Per shape and chunk rows with more than one width: how the ratio and the peak move with
+ * the tile width (a sentence computed from the rows of the table).
+ */
+function widthSentences(r: BenchReport): string[] {
+  const out: string[] = [];
+  for (const s of r.shapes) {
+    const twins = s.configs.filter(
+      (c) => c.kind === 'projc' && c.vocabTile !== undefined && c.rowsOnlyRatio,
+    );
+    for (const rows of [...new Set(twins.map((c) => c.chunkRows))]) {
+      const ws = twins
+        .filter((c) => c.chunkRows === rows)
+        .sort((a, b) => (a.vocabTile ?? 0) - (b.vocabTile ?? 0));
+      const rowsOnly = ws[0] && rowsOnlyOf(s, ws[0]);
+      if (ws.length < 2) continue;
+      const each = ws
+        .map((c) => {
+          const t = tileCount(r, s, c.vocabTile ?? 0);
+          return `${ratio(c.rowsOnlyRatio?.median ?? NaN)} at ${c.vocabTile}${t !== undefined ? ` (${t} tiles)` : ''} for a peak of ${formatBytes(c.peakBytes)}`;
+        })
+        .join(', ');
+      out.push(
+        `At ${shapeText(s.dims)}, ${rows} rows: ${each}${rowsOnly ? `, against rows-only's ${formatBytes(rowsOnly.peakBytes)}` : ''}.`,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * The rows × vocabulary-tiles twins (`--vocab-tile T1,T2,...`) against the rows-only run at
+ * the same chunk rows: per tile width, time ratio per round, what the profile predicts,
+ * peaks and the memory model's prediction.
  */
 function tilingSection(r: BenchReport): string[] {
   const rows = r.shapes.flatMap((s) =>
     s.configs.flatMap((c) => {
       if (c.kind !== 'projc' || c.vocabTile === undefined || !c.rowsOnlyRatio) return [];
-      const twin = s.configs.find(
-        (o) => o.kind === 'projc' && o.vocabTile === undefined && o.chunkRows === c.chunkRows,
-      );
+      const twin = rowsOnlyOf(s, c);
       const predicted = c.predictedPeakBytes;
+      const t = tileCount(r, s, c.vocabTile);
+      const fromProfile = tiledRatioFromProfile(r, s, c);
       return [
         [
           shapeText(s.dims),
           `${c.chunkRows}`,
           `${c.vocabTile}`,
+          t !== undefined ? `${t}` : '–',
           twin ? formatBytes(twin.peakBytes) : '–',
           formatBytes(c.peakBytes),
           predicted ? `${(((predicted - c.peakBytes) / c.peakBytes) * 100).toFixed(3)}%` : '–',
           `${ratioRange(c.rowsOnlyRatio)}`,
+          fromProfile !== undefined ? ratio(fromProfile) : '–',
         ],
       ];
     }),
   );
   if (!rows.length) return [];
+  const widths = r.vocabTiling?.widths ?? [];
+  const dim = r.vocabTiling?.dim ?? 'V';
+  const sentences = widthSentences(r);
+  const recomputed = r.vocabTiling?.recomputed ?? [];
   return [
     '## Vocabulary tiling',
     '',
-    "The same kernel planned rows × vocabulary tiles (`--vocab-tile`, docs/runtime.md §2) at the rows-only run's chunk rows, in the same interleaved rounds. Its forward loops over the tiles keeping each row's statistics; the backward recomputes each logit tile and forms dz tile by tile. With gradients that is one more projection per tile than rows-only (less one: each pass after the first starts on the tile the previous one left resident), so where the products dominate the time it costs about (3 + (t − 1)/t)/3 of rows-only for t tiles.",
+    `The same kernel planned rows × ${dim} tiles (\`--vocab-tile\`, docs/runtime.md §2) at the rows-only run's chunk rows, in the same interleaved rounds${widths.length > 1 ? `, one tiled program per width (${widths.join(', ')})` : ''}; a width that holds all of ${dim} is not run at that shape. Its forward loops over the t = ⌈${dim}/T⌉ tiles keeping each row's statistics; the backward recomputes each logit tile z_t and forms dz_t tile by tile. With gradients each tile's forward product is therefore computed twice, less the one tile the statistics pass leaves resident, so the tiled time is about 1 + s_z·(t − 1)/t of rows-only, s_z the share of the rows-only time spent in the forward product (${recomputed.length ? recomputed.map((x) => `\`${x.step}\` in ${x.passes} pass${x.passes === 1 ? '' : 'es'}`).join(', ') : 'z = X·Wᵀ'}; P passes: (P − 1)·s_z in place of s_z). **From the profile** is that prediction, (total + z·(t − 1)/t) / total from the shape's profiled rows-only run (below), where it ran at the same chunk rows (else –). Wider tiles mean fewer tiles, so less recomputation, but a chunk holds rows × T logits: the peak grows with T.`,
     '',
+    ...(sentences.length ? [...sentences.map((x) => `- ${x}`), ''] : []),
     table(
       [
         'shape',
         'chunk rows',
         'tile',
+        'tiles',
         'rows-only peak',
         'tiled peak',
         'model − measured (tiled)',
         'tiled time / rows-only: median (min–max) of the rounds',
+        'from the profile',
       ],
       rows,
     ),

@@ -6,6 +6,7 @@ import {
   DEFAULT_CHUNK_ROWS,
   parseChunkList,
   parseRepeats,
+  parseVocabTiles,
   shapeGrid,
   shapeText,
 } from '../bench/bench-args.ts';
@@ -17,13 +18,21 @@ import {
   measureShapes,
   plannedRuns,
   programShape,
+  recomputedSteps,
   workUnits,
   type MeasureRequest,
 } from '../bench/bench-run.ts';
-import type { BenchReport, FloorFailure, FloorResult } from '../bench/bench-types.ts';
+import type { BenchReport, FloorFailure, FloorResult, VocabTiling } from '../bench/bench-types.ts';
 import { measureFloor } from '../bench/memory-floor.ts';
 import { floorModelError, floorOver } from '../bench/report-floor.ts';
-import { benchMarkdown, pct, ratio, summaryTable } from '../bench/report-markdown.ts';
+import {
+  benchMarkdown,
+  pct,
+  ratio,
+  summaryTable,
+  tileCount,
+  tiledRatioFromProfile,
+} from '../bench/report-markdown.ts';
 import { formatJson } from '../bench/report-json.ts';
 import { benchPlots } from '../bench/report-plots.ts';
 import { loadTfjs, tfjsUnsupported } from '../bench/tfjs-peer.ts';
@@ -33,7 +42,8 @@ import { compileFile } from '../frontend/compile.ts';
 import { isFloat } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { acquireDevice } from '../runtime/device.ts';
-import { parseBytes, parseVocabTile } from './bytes.ts';
+import { parseBytes } from './bytes.ts';
+import { formatBytes } from '../shell/format-bytes.ts';
 import { printDiagnostics, processIo, readSource, type Io } from './io.ts';
 import { gradList } from './options.ts';
 import { selectKernel } from './select-kernel.ts';
@@ -69,8 +79,8 @@ export const DEFAULT_OUT = 'docs/bench';
 
 /**
  * `projc bench FILE [--kernel K] [--grad X,W] [--dims H=64] [--grid N=a|b,V=x|y]
- * [--repeats R] [--chunk-rows 64,256,all] [--memory-budget B] [--seed S] [--json]
- * [--out DIR]`: the materialized baseline against projc at several chunk sizes, written as
+ * [--repeats R] [--chunk-rows 64,256,all] [--memory-budget B] [--vocab-tile T1,T2]
+ * [--seed S] [--json] [--out DIR]`: the materialized baseline against projc at several chunk sizes, written as
  * DIR/README.md, DIR/*.svg and DIR/results.json. Exit 1 when a check fails.
  */
 export async function benchCommand(
@@ -99,6 +109,9 @@ export async function benchCommand(
   const shapes = shapeGrid(fn, v.grid, v.dims);
   const chunks = parseChunkList(v['chunk-rows'] ?? DEFAULT_CHUNK_ROWS);
   const repeats = parseRepeats(v.repeats);
+  // --vocab-tile T1,T2: each chunk size also runs rows × vocabulary tiles of each width, at
+  // the same rows.
+  const vocabTiles = v['vocab-tile'] === undefined ? [] : parseVocabTiles(v['vocab-tile']);
   const seed = v.seed === undefined ? 0 : Number(v.seed);
   if (!Number.isSafeInteger(seed))
     throw new UsageError(`--seed must be an integer, got \`${v.seed}\``);
@@ -119,11 +132,9 @@ export async function benchCommand(
   }
 
   const planned = planKernel({ kernel: fn, grad });
-  // --vocab-tile T: each chunk size also runs rows × vocabulary tiles of T, at the same rows.
-  const vocabTile = v['vocab-tile'] === undefined ? undefined : parseVocabTile(v['vocab-tile']);
-  if (vocabTile === 'rows') throw new UsageError('bench --vocab-tile takes a tile width');
-  const tiledPlan =
-    vocabTile === undefined ? undefined : planKernel({ kernel: fn, grad, schedule: { vocabTile } });
+  const tiledPlans = vocabTiles.map((vocabTile) =>
+    planKernel({ kernel: fn, grad, schedule: { vocabTile } }),
+  );
   const paper = paperCase();
   const compile = timeCompiles(opts.compileRuns ?? Math.max(5, repeats));
 
@@ -132,11 +143,11 @@ export async function benchCommand(
   // By default the matmul tiles this device runs fastest (src/runtime/matmul-tune.ts, what
   // Runtime.create({ matmulTiles: 'tune' }) does), for projc and the baseline alike.
   let program: Program;
-  let tiled: Program | undefined;
+  let tiled: Program[];
   try {
     const tiles = await matmulTilesFor(dev, tilesChoice);
     program = generateProgram(planned.fn, planned.plan, tiles && { tiles });
-    tiled = tiledPlan && generateProgram(tiledPlan.fn, tiledPlan.plan, tiles && { tiles });
+    tiled = tiledPlans.map((t) => generateProgram(t.fn, t.plan, tiles && { tiles }));
   } catch (e) {
     dev.release();
     throw e;
@@ -157,7 +168,7 @@ export async function benchCommand(
       tolerance: TOLERANCE,
       tfjs,
       grad,
-      ...(tiled ? { tiled } : {}),
+      ...(tiled.length ? { tiled } : {}),
     };
     const total = shapes.reduce(
       (s, sizes) => s + plannedRuns(base, sizes) * workUnits(program, sizes),
@@ -216,6 +227,7 @@ export async function benchCommand(
     program: programShape(program),
     matmulTiles: program.matmul.tiles,
     ...(tilesChoice === 'portable' ? { matmulTilesPortable: true } : {}),
+    ...(vocabTilingOf(program, tiled) ?? {}),
     shapes: shapesMeasured,
     compile,
     paper,
@@ -258,16 +270,37 @@ export async function benchCommand(
   return 0;
 }
 
-/** Per shape and chunk size: the tiled run's time ÷ the rows-only run's at the same rows. */
+/** The report's record of the tiled programs: their dim, widths, and the steps they recompute. */
+function vocabTilingOf(
+  program: Program,
+  tiled: readonly Program[],
+): { vocabTiling: VocabTiling } | undefined {
+  const shapes = tiled.flatMap((t) => (t.plan.shape.kind === 'tiles' ? [t.plan.shape] : []));
+  const first = tiled[0];
+  if (!first || !shapes[0]) return undefined;
+  return {
+    vocabTiling: {
+      dim: shapes[0].dim,
+      widths: shapes.map((x) => x.width),
+      recomputed: recomputedSteps(program, first),
+    },
+  };
+}
+
+/**
+ * Per shape, chunk size and tile width: the tiled run's time ÷ the rows-only run's at the
+ * same rows, and what the profile predicts (report-markdown.ts `tiledRatioFromProfile`).
+ */
 function tiledLines(report: BenchReport): string[] {
   return report.shapes.flatMap((sh) =>
-    sh.configs.flatMap((c) =>
-      c.rowsOnlyRatio && c.vocabTile !== undefined
-        ? [
-            `vocabulary tiles of ${c.vocabTile} at ${shapeText(sh.dims)}, ${c.chunkRows} rows: ${c.rowsOnlyRatio.median.toFixed(3)}× the rows-only time (${c.rowsOnlyRatio.min.toFixed(3)}–${c.rowsOnlyRatio.max.toFixed(3)})`,
-          ]
-        : [],
-    ),
+    sh.configs.flatMap((c) => {
+      if (!c.rowsOnlyRatio || c.vocabTile === undefined) return [];
+      const t = tileCount(report, sh, c.vocabTile);
+      const predicted = tiledRatioFromProfile(report, sh, c);
+      return [
+        `vocabulary tiles of ${c.vocabTile}${t !== undefined ? ` (${t} tiles)` : ''} at ${shapeText(sh.dims)}, ${c.chunkRows} rows: ${c.rowsOnlyRatio.median.toFixed(3)}× the rows-only time (${c.rowsOnlyRatio.min.toFixed(3)}–${c.rowsOnlyRatio.max.toFixed(3)})${predicted !== undefined ? `, ${predicted.toFixed(3)}× from the profile` : ''}, peak ${formatBytes(c.peakBytes)}`,
+      ];
+    }),
   );
 }
 

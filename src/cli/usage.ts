@@ -16,7 +16,8 @@ usage:
            [--out OUT.safetensors] [--json] [--profile]
   projc bench FILE [--kernel K] [--grad X,W] [--dims H=64] [--grid 'N=256|1024,V=512|2048']
            [--repeats 5] [--chunk-rows 64,256,all] [--memory-budget B] [--seed S] [--json]
-           [--peers eager,tfjs] [--matmul-tiles tune|portable] [--no-floor] [--out docs/bench]
+           [--vocab-tile T1,T2] [--peers eager,tfjs] [--matmul-tiles tune|portable]
+           [--no-floor] [--out docs/bench]
                                                         projc against the materialized baseline
                                                         and TF.js (when installed)
 

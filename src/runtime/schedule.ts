@@ -6,6 +6,7 @@ import { evalSize } from '../../codegen/layout.ts';
 import type { MatmulSpec } from '../../codegen/matmul-spec.ts';
 import type { ChunkStep } from '../../codegen/program.ts';
 import { InternalError } from '../diagnostics/diagnostic.ts';
+import type { IrFunction } from '../ir/types.ts';
 import type { DimSizes } from '../tensor/tensor.ts';
 import { MatmulRunner, OperandRangeError } from './matmul.ts';
 import { bufferOf, type Run } from './run-setup.ts';
@@ -152,7 +153,7 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
         else if (s.kind === 'matmul')
           encodeSplit(runner, rec.encoder(), matmulArgs(s.spec, buffers, sizes, state));
         if (s.kind !== 'tiles') {
-          if (rec.stepDone?.(stepLabel(run, sw.index, s))) yield chunksInAll;
+          if (rec.stepDone?.(stepLabel(run.p.fn, sw.index, s))) yield chunksInAll;
         } else {
           // A tile loop: each tile is a block of its own with its start and width in the
           // uniform (the queue orders uniform writes between submits, not within one).
@@ -174,7 +175,9 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
                 const accumulate = args.accumulate || (inner.accumulateTiles === true && k > 0);
                 encodeSplit(runner, rec.encoder(), { ...args, accumulate });
               } else throw new InternalError('a tile loop inside a tile loop');
-              if (rec.stepDone?.(`${stepLabel(run, sw.index, inner)} (tile loop over ${s.dim})`))
+              if (
+                rec.stepDone?.(`${stepLabel(run.p.fn, sw.index, inner)} (tile loop over ${s.dim})`)
+              )
                 yield chunksInAll;
             }
             rec.endChunk();
@@ -193,16 +196,17 @@ export function* schedule(run: Run, rec: Recorder): Generator<number, void, void
 /**
  * A step's name in a profile: its module, or the product with its operands
  * (`sweep1 matmul %5 [N, V] = in.X · in.W`, `+=` for one accumulated over the chunks).
+ * Exported so that a reader of a profile (the bench) can name a product's step from the program.
  */
-function stepLabel(
-  run: Run,
+export function stepLabel(
+  fn: IrFunction,
   sweep: number,
   s:
     | { readonly kind: 'kernel'; readonly module: string }
     | { readonly kind: 'matmul'; readonly spec: MatmulSpec },
 ): string {
   if (s.kind === 'kernel') return s.module;
-  const n = run.p.fn.nodes[s.spec.node];
+  const n = fn.nodes[s.spec.node];
   const dims = n ? ` [${n.dims.join(', ')}]` : '';
   const op = s.spec.accumulate ? '+=' : '=';
   return `sweep${sweep} matmul %${s.spec.node}${dims} ${op} ${s.spec.a.buffer} · ${s.spec.b.buffer}`;

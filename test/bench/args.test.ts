@@ -6,10 +6,11 @@ import {
   parseChunkList,
   parseGrid,
   parseRepeats,
+  parseVocabTiles,
   shapeGrid,
   shapeText,
 } from '../../src/bench/bench-args.ts';
-import { commandLine } from '../../src/cli/bench-command.ts';
+import { benchCommand, commandLine } from '../../src/cli/bench-command.ts';
 import { UsageError } from '../../src/cli/usage.ts';
 import { compileFile } from '../../src/frontend/compile.ts';
 
@@ -57,6 +58,28 @@ describe('parseChunkList and parseRepeats', () => {
     expect(parseRepeats('2')).toBe(2);
     for (const bad of ['0', '-1', 'two', '2.5'])
       expect(() => parseRepeats(bad)).toThrow(UsageError);
+  });
+});
+
+describe('parseVocabTiles', () => {
+  it('reads one width as before, or several: ascending, without duplicates', () => {
+    expect(parseVocabTiles('2048')).toEqual([2048]);
+    expect(parseVocabTiles('4096, 1024,2048,1024')).toEqual([1024, 2048, 4096]);
+  });
+
+  it.each(['0', 'x', '2048,', ',2048', '1.5', '-256', 'auto', 'rows', '2048,rows'])(
+    'rejects %j, naming the bad width',
+    (s) => {
+      expect(() => parseVocabTiles(s)).toThrow(UsageError);
+      expect(() => parseVocabTiles(s)).toThrow(/--vocab-tile takes tile widths, positive integers/);
+    },
+  );
+
+  it('is checked by `projc bench` before any device is asked for', async () => {
+    const io = { out: () => {}, err: () => {} };
+    await expect(
+      benchCommand(['examples/cross_entropy.proj'], { grad: 'X,W', 'vocab-tile': '2048,0' }, io),
+    ).rejects.toThrow(/--vocab-tile takes tile widths.*got `0`/);
   });
 });
 
@@ -115,5 +138,9 @@ describe('commandLine', () => {
     ).toBe(
       "npx projc bench examples/cross_entropy.proj --grad X,W --grid 'N=256|1024,V=512' --repeats 3 --json --out docs/bench",
     );
+    // A list of tile widths needs no quotes.
+    expect(
+      commandLine(['examples/cross_entropy.proj'], { grad: 'X,W', 'vocab-tile': '2048,4096' }),
+    ).toBe('npx projc bench examples/cross_entropy.proj --grad X,W --vocab-tile 2048,4096');
   });
 });

@@ -81,6 +81,60 @@ it('benchmarks N=64 V=128 H=16 twice and writes a passing report', async () => {
   }
 });
 
+it('runs a tiled twin per tile width, skipping a width that holds all of V', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'projc-bench-')), 'bench');
+  let stdout = '';
+  let stderr = '';
+  const code = await benchCommand(
+    ['examples/cross_entropy.proj'],
+    {
+      grad: 'X,W',
+      grid: 'N=64,V=128',
+      dims: 'H=16',
+      repeats: '1',
+      'chunk-rows': 'all',
+      'vocab-tile': '64,32,128',
+      peers: 'eager',
+      out,
+    },
+    { out: (t) => (stdout += t), err: (t) => (stderr += t) },
+    { tty: false, compileRuns: 1 },
+  );
+  expect(stderr).not.toContain('error');
+  expect(code).toBe(0);
+  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchReport;
+  expect(r.command).toContain('--vocab-tile 64,32,128');
+  expect(r.vocabTiling?.dim).toBe('V');
+  expect(r.vocabTiling?.widths).toEqual([32, 64, 128]);
+  const s = r.shapes[0];
+  // Tiles of 128 hold all of V=128: not tiling, not run.
+  expect(s?.configs.map((c) => [c.label, c.vocabTile])).toEqual([
+    ['baseline', undefined],
+    ['projc 64', undefined],
+    ['projc 64 tiles 32', 32],
+    ['projc 64 tiles 64', 64],
+  ]);
+  for (const c of s?.configs.filter((x) => x.vocabTile !== undefined) ?? []) {
+    expect(c.rowsOnlyRatio?.n).toBe(1);
+    expect(c.chunkRows).toBe(64);
+  }
+  // The forward product the tiled passes recompute is a step of the rows-only profile.
+  const recomputed = r.vocabTiling?.recomputed ?? [];
+  expect(recomputed.map((x) => x.passes)).toEqual([2]);
+  const profile = s?.configs.find((c) => c.profile)?.profile;
+  expect(profile?.steps.map((x) => x.step)).toContain(recomputed[0]?.step);
+  const lines = stdout.split('\n').filter((l) => l.startsWith('vocabulary tiles of'));
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(
+    /^vocabulary tiles of 32 \(4 tiles\) at N=64 H=16 V=128, 64 rows: [\d.]+× the rows-only time \([\d.]+–[\d.]+\), [\d.]+× from the profile, peak /,
+  );
+  expect(lines[1]).toMatch(/^vocabulary tiles of 64 \(2 tiles\) at /);
+  const md = readFileSync(join(out, 'README.md'), 'utf8');
+  expect(md).toContain('one tiled program per width (32, 64, 128)');
+  expect(md).toMatch(/\| N=64 H=16 V=128 \| 64 +\| 32 +\| 4 +\|/);
+  expect(md).toMatch(/\| N=64 H=16 V=128 \| 64 +\| 64 +\| 2 +\|/);
+});
+
 it('fails loudly, naming the shape, the chunk size and the result, when a run disagrees', async () => {
   const path = 'examples/cross_entropy.proj';
   const kernel = compileFile({ path, text: readFileSync(path, 'utf8') }).kernels.get(

@@ -2,6 +2,7 @@
 import { computeChecks } from '../../src/bench/bench-checks.ts';
 import { spread } from '../../src/bench/bench-stats.ts';
 import type { BenchReport, ConfigResult, ShapeResult } from '../../src/bench/bench-types.ts';
+import type { RunProfile } from '../../src/runtime/profile.ts';
 
 export const MiB = 2 ** 20;
 
@@ -111,3 +112,71 @@ export const fakeShapes = (): ShapeResult[] => [
     [1024, 5 * MiB, 200],
   ]),
 ];
+
+/** The forward product's step in the profile of the fake program (what `recomputedSteps` names). */
+export const FORWARD_STEP = 'sweep1 matmul %5 [N, V] = in.X · in.W';
+
+/**
+ * A profile of `totalMs` of which `zMs` in the forward product, for the run of its shape
+ * at the chunk rows it is attached to.
+ */
+export function fakeProfile(totalMs: number, zMs: number): RunProfile {
+  return {
+    timer: 'wall (onSubmittedWorkDone)',
+    steps: [
+      {
+        step: 'sweep1 matmul %50 [V, H] += chunk.%5 · in.X',
+        phase: 'chunk',
+        calls: 4,
+        ms: totalMs - zMs - 10,
+      },
+      { step: FORWARD_STEP, phase: 'chunk', calls: 4, ms: zMs },
+      { step: 'sweep1_row1', phase: 'chunk', calls: 4, ms: 10 },
+    ],
+    totalMs,
+  };
+}
+
+/** The tiled twin of a rows-only config: tiles of `width`, its peak, its ratio's median. */
+export function tiledTwin(
+  rowsOnly: ConfigResult,
+  width: number,
+  peakBytes: number,
+  median: number,
+): ConfigResult {
+  return {
+    ...rowsOnly,
+    label: `projc ${rowsOnly.chunkRows} tiles ${width}`,
+    requests: rowsOnly.requests.map((r) => `${r} tiles`),
+    vocabTile: width,
+    peakBytes,
+    predictedPeakBytes: peakBytes * 1.001,
+    rowsOnlyRatio: { median, q1: median, q3: median, min: median - 0.1, max: median + 0.1, n: 3 },
+  };
+}
+
+/**
+ * One shape (N=1024, V=512) with rows-only runs at 256 rows (profiled: 100 ms, 40 of them in
+ * z = X·Wᵀ) and 1024 rows, each with tiled twins of 128 and 256 (4 and 2 tiles).
+ */
+export function fakeTiledReport(): BenchReport {
+  const s = shape(1024, 512, 100 * MiB, [
+    [256, 40 * MiB, 60],
+    [1024, 60 * MiB, 50],
+  ]);
+  const [base, r256, r1024] = s.configs;
+  if (!base || !r256 || !r1024) throw new Error('no projc configs');
+  const configs = [
+    base,
+    { ...r256, profile: fakeProfile(100, 40) },
+    r1024,
+    tiledTwin(r256, 128, 20 * MiB, 1.31),
+    tiledTwin(r1024, 128, 30 * MiB, 1.25),
+    tiledTwin(r256, 256, 25 * MiB, 1.18),
+    tiledTwin(r1024, 256, 40 * MiB, 1.15),
+  ];
+  return {
+    ...fakeReport([{ ...s, configs }]),
+    vocabTiling: { dim: 'V', widths: [128, 256], recomputed: [{ step: FORWARD_STEP, passes: 2 }] },
+  };
+}

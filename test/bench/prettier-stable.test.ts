@@ -7,7 +7,7 @@ import { formatJson } from '../../src/bench/report-json.ts';
 import { benchMarkdown } from '../../src/bench/report-markdown.ts';
 import { benchPlots } from '../../src/bench/report-plots.ts';
 import type { BenchReport } from '../../src/bench/bench-types.ts';
-import { fakeReport, fakeShapes } from './fake-report.ts';
+import { fakeReport, fakeShapes, fakeTiledReport } from './fake-report.ts';
 
 const options = async (file: string) => ({
   ...(await prettier.resolveConfig(file)),
@@ -44,6 +44,10 @@ describe('formatJson', () => {
     const text = formatJson(fakeReport(fakeShapes()));
     expect(await prettier.format(text, await options('docs/bench/results.json'))).toBe(text);
     expect((JSON.parse(text) as BenchReport).shapes).toHaveLength(2);
+    // With tiled twins of two widths, their profile and the tiling record.
+    const tiled = formatJson(fakeTiledReport());
+    expect(await prettier.format(tiled, await options('docs/bench/results.json'))).toBe(tiled);
+    expect((JSON.parse(tiled) as BenchReport).vocabTiling?.widths).toEqual([128, 256]);
   });
 });
 
@@ -51,6 +55,13 @@ describe('README.md', () => {
   it('is formatted as prettier formats Markdown', async () => {
     const r = fakeReport(fakeShapes());
     const md = benchMarkdown(r, benchPlots(r));
+    expect(await prettier.format(md, await options('docs/bench/README.md'))).toBe(md);
+  });
+
+  it('is formatted as prettier formats Markdown with the vocabulary-tiling section', async () => {
+    const r = fakeTiledReport();
+    const md = benchMarkdown(r, benchPlots(r));
+    expect(md).toContain('## Vocabulary tiling');
     expect(await prettier.format(md, await options('docs/bench/README.md'))).toBe(md);
   });
 

@@ -10,7 +10,20 @@ import {
   table,
 } from '../../src/bench/report-markdown.ts';
 import { benchPlots, groupByInner } from '../../src/bench/report-plots.ts';
-import { fakeReport, fakeShapes, MiB, shape } from './fake-report.ts';
+import { readFileSync } from 'node:fs';
+import { generateProgram } from '../../codegen/program.ts';
+import { recomputedSteps } from '../../src/bench/bench-run.ts';
+import { compileFile } from '../../src/frontend/compile.ts';
+import { planKernel } from '../../src/plan/build-plan.ts';
+import {
+  fakeReport,
+  fakeShapes,
+  fakeTiledReport,
+  FORWARD_STEP,
+  MiB,
+  shape,
+  tiledTwin,
+} from './fake-report.ts';
 import { checkWellFormed } from './xml.ts';
 
 const shapes = fakeShapes();
@@ -168,31 +181,59 @@ describe('Markdown report', () => {
 });
 
 describe('vocabulary-tiling twins', () => {
+  const tiling = { dim: 'V', widths: [128], recomputed: [{ step: FORWARD_STEP, passes: 2 }] };
   // A shape whose 256-row run also ran rows × V tiles of 128: its twin, at the same rows.
   const withTwin = (): ShapeResult[] => {
     const s = shape(1024, 512, 100 * MiB, [[256, 40 * MiB, 60]]);
     const rowsOnly = s.configs[1];
     if (!rowsOnly) throw new Error('no projc config');
-    const twin = {
-      ...rowsOnly,
-      label: 'projc 256 tiles 128',
-      requests: ['256 tiles'],
-      vocabTile: 128,
-      peakBytes: 20 * MiB,
-      predictedPeakBytes: 20 * MiB * 1.001,
-      rowsOnlyRatio: { median: 1.2, q1: 1.15, q3: 1.25, min: 1.1, max: 1.3, n: 3 },
-    };
-    return [{ ...s, configs: [...s.configs, twin] }];
+    return [{ ...s, configs: [...s.configs, tiledTwin(rowsOnly, 128, 20 * MiB, 1.2)] }];
   };
 
   it('get a section: tiled time over rows-only per round, both peaks and the model', () => {
-    const r = fakeReport(withTwin());
+    const r = { ...fakeReport(withTwin()), vocabTiling: tiling };
     const md = squash(benchMarkdown(r, benchPlots(r)));
     expect(md).toContain('## Vocabulary tiling');
+    // 4 tiles of 128 over V=512; no profile in this report: nothing to predict from.
     expect(md).toContain(
-      '| N=1024 H=64 V=512 | 256 | 128 | 40.0 MiB | 20.0 MiB | 0.100% | 1.20× (1.10–1.30) |',
+      '| N=1024 H=64 V=512 | 256 | 128 | 4 | 40.0 MiB | 20.0 MiB | 0.100% | 1.20× (1.10–1.30) | – |',
     );
     expect(md).toContain('projc 256 rows × V tiles of 128 [256 tiles]');
+    expect(md).toContain('about 1 + s_z·(t − 1)/t of rows-only');
+    expect(md).toContain(`(\`${FORWARD_STEP}\` in 2 passes;`);
+  });
+
+  // fakeTiledReport: rows-only at 256 rows (profiled: 100 ms, 40 of them in z = X·Wᵀ) and at
+  // 1024 rows, each with twins of 128 and 256 (4 and 2 tiles over V=512).
+  it('get one row per chunk rows and width, predicted from the profile at its chunk rows', () => {
+    const r = fakeTiledReport();
+    const md = squash(benchMarkdown(r, benchPlots(r)));
+    const rows = md.split('\n').filter((l) => /^\| N=1024 H=64 V=512 \| \d+ \| \d+ \|/.test(l));
+    expect(rows).toEqual([
+      // (100 + 40·3/4)/100 and (100 + 40·1/2)/100: the profiled run's chunk rows.
+      '| N=1024 H=64 V=512 | 256 | 128 | 4 | 40.0 MiB | 20.0 MiB | 0.100% | 1.31× (1.21–1.41) | 1.30× |',
+      // No profile at 1024 rows.
+      '| N=1024 H=64 V=512 | 1024 | 128 | 4 | 60.0 MiB | 30.0 MiB | 0.100% | 1.25× (1.15–1.35) | – |',
+      '| N=1024 H=64 V=512 | 256 | 256 | 2 | 40.0 MiB | 25.0 MiB | 0.100% | 1.18× (1.08–1.28) | 1.20× |',
+      '| N=1024 H=64 V=512 | 1024 | 256 | 2 | 60.0 MiB | 40.0 MiB | 0.100% | 1.15× (1.05–1.25) | – |',
+    ]);
+    expect(md).toContain('one tiled program per width (128, 256)');
+    // How the ratio and the peak move with the width, per chunk rows.
+    expect(md).toContain(
+      "- At N=1024 H=64 V=512, 256 rows: 1.31× at 128 (4 tiles) for a peak of 20.0 MiB, 1.18× at 256 (2 tiles) for a peak of 25.0 MiB, against rows-only's 40.0 MiB.",
+    );
+    expect(md).not.toMatch(/NaN|undefined/);
+  });
+
+  it('predict nothing where the profile lacks the recomputed steps', () => {
+    const r = {
+      ...fakeTiledReport(),
+      vocabTiling: { ...tiling, recomputed: [{ step: 'no such step', passes: 2 }] },
+    };
+    const md = squash(benchMarkdown(r, benchPlots(r)));
+    expect(md).toContain(
+      '| 256 | 128 | 4 | 40.0 MiB | 20.0 MiB | 0.100% | 1.31× (1.21–1.41) | – |',
+    );
   });
 
   it('take no part in the chunk-size comparison of the rows-only runs', () => {
@@ -202,6 +243,36 @@ describe('vocabulary-tiling twins', () => {
   it('leave the section out of a report without them', () => {
     const r = fakeReport(shapes);
     expect(benchMarkdown(r, benchPlots(r))).not.toContain('## Vocabulary tiling');
+  });
+});
+
+describe('recomputedSteps', () => {
+  it("names the rows-only profile's step of the product the tiled passes project: z = X·Wᵀ", () => {
+    const path = 'examples/cross_entropy.proj';
+    const kernel = compileFile({ path, text: readFileSync(path, 'utf8') }).kernels.get(
+      'cross_entropy',
+    );
+    if (!kernel) throw new Error('no kernel');
+    const gen = (vocabTile?: number, grad = ['X', 'W']) => {
+      const p = planKernel({
+        kernel,
+        grad,
+        ...(vocabTile ? { schedule: { vocabTile } } : {}),
+      });
+      return generateProgram(p.fn, p.plan);
+    };
+    const rowsOnly = gen();
+    // Statistics pass, then the backward pass: z_t is projected in both.
+    expect(recomputedSteps(rowsOnly, gen(512))).toEqual([
+      {
+        step: expect.stringMatching(/^sweep\d+ matmul %\d+ \[N, V\] = in\.X · in\.W$/),
+        passes: 2,
+      },
+    ]);
+    // Without gradients the one statistics pass computes z once: nothing extra to predict.
+    expect(recomputedSteps(gen(undefined, []), gen(512, [])).map((x) => x.passes)).toEqual([1]);
+    // Not a tiled program: nothing is recomputed.
+    expect(recomputedSteps(rowsOnly, rowsOnly)).toEqual([]);
   });
 });
 
