@@ -416,6 +416,18 @@ export function tiledRatioFromProfile(
   return (p.totalMs + (z * (t - 1)) / t) / p.totalMs;
 }
 
+/**
+ * A shape's tiled twins (each with its ratio to rows-only), by chunk rows then tile width:
+ * each chunk size's trade-off curve reads down the report's table.
+ */
+export function tiledTwinsOf(s: ShapeResult): ConfigResult[] {
+  return s.configs
+    .filter((c) => c.kind === 'projc' && c.vocabTile !== undefined && c.rowsOnlyRatio)
+    .sort(
+      (a, b) => (a.chunkRows ?? 0) - (b.chunkRows ?? 0) || (a.vocabTile ?? 0) - (b.vocabTile ?? 0),
+    );
+}
+
 /** The rows-only run a tiled twin is measured against: the same chunk rows, no tiles. */
 function rowsOnlyOf(s: ShapeResult, c: ConfigResult): ConfigResult | undefined {
   return s.configs.find(
@@ -430,13 +442,9 @@ function rowsOnlyOf(s: ShapeResult, c: ConfigResult): ConfigResult | undefined {
 function widthSentences(r: BenchReport): string[] {
   const out: string[] = [];
   for (const s of r.shapes) {
-    const twins = s.configs.filter(
-      (c) => c.kind === 'projc' && c.vocabTile !== undefined && c.rowsOnlyRatio,
-    );
+    const twins = tiledTwinsOf(s);
     for (const rows of [...new Set(twins.map((c) => c.chunkRows))]) {
-      const ws = twins
-        .filter((c) => c.chunkRows === rows)
-        .sort((a, b) => (a.vocabTile ?? 0) - (b.vocabTile ?? 0));
+      const ws = twins.filter((c) => c.chunkRows === rows);
       const rowsOnly = ws[0] && rowsOnlyOf(s, ws[0]);
       if (ws.length < 2) continue;
       const each = ws
@@ -460,8 +468,8 @@ function widthSentences(r: BenchReport): string[] {
  */
 function tilingSection(r: BenchReport): string[] {
   const rows = r.shapes.flatMap((s) =>
-    s.configs.flatMap((c) => {
-      if (c.kind !== 'projc' || c.vocabTile === undefined || !c.rowsOnlyRatio) return [];
+    tiledTwinsOf(s).flatMap((c) => {
+      if (c.vocabTile === undefined || !c.rowsOnlyRatio) return [];
       const twin = rowsOnlyOf(s, c);
       const predicted = c.predictedPeakBytes;
       const t = tileCount(r, s, c.vocabTile);

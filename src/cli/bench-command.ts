@@ -32,6 +32,7 @@ import {
   summaryTable,
   tileCount,
   tiledRatioFromProfile,
+  tiledTwinsOf,
 } from '../bench/report-markdown.ts';
 import { formatJson } from '../bench/report-json.ts';
 import { benchPlots } from '../bench/report-plots.ts';
@@ -293,7 +294,7 @@ function vocabTilingOf(
  */
 function tiledLines(report: BenchReport): string[] {
   return report.shapes.flatMap((sh) =>
-    sh.configs.flatMap((c) => {
+    tiledTwinsOf(sh).flatMap((c) => {
       if (!c.rowsOnlyRatio || c.vocabTile === undefined) return [];
       const t = tileCount(report, sh, c.vocabTile);
       const predicted = tiledRatioFromProfile(report, sh, c);

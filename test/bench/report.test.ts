@@ -210,11 +210,12 @@ describe('vocabulary-tiling twins', () => {
     const md = squash(benchMarkdown(r, benchPlots(r)));
     const rows = md.split('\n').filter((l) => /^\| N=1024 H=64 V=512 \| \d+ \| \d+ \|/.test(l));
     expect(rows).toEqual([
-      // (100 + 40·3/4)/100 and (100 + 40·1/2)/100: the profiled run's chunk rows.
+      // By chunk rows, then width. (100 + 40·3/4)/100 and (100 + 40·1/2)/100 at the
+      // profiled run's chunk rows.
       '| N=1024 H=64 V=512 | 256 | 128 | 4 | 40.0 MiB | 20.0 MiB | 0.100% | 1.31× (1.21–1.41) | 1.30× |',
+      '| N=1024 H=64 V=512 | 256 | 256 | 2 | 40.0 MiB | 25.0 MiB | 0.100% | 1.18× (1.08–1.28) | 1.20× |',
       // No profile at 1024 rows.
       '| N=1024 H=64 V=512 | 1024 | 128 | 4 | 60.0 MiB | 30.0 MiB | 0.100% | 1.25× (1.15–1.35) | – |',
-      '| N=1024 H=64 V=512 | 256 | 256 | 2 | 40.0 MiB | 25.0 MiB | 0.100% | 1.18× (1.08–1.28) | 1.20× |',
       '| N=1024 H=64 V=512 | 1024 | 256 | 2 | 60.0 MiB | 40.0 MiB | 0.100% | 1.15× (1.05–1.25) | – |',
     ]);
     expect(md).toContain('one tiled program per width (128, 256)');
