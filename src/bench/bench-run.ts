@@ -60,7 +60,7 @@ export interface MeasureRequest {
 }
 
 /** Rows × inner dim of a shape: the unit of work for progress estimates. */
-export function workUnits(p: Program, sizes: DimSizes): number {
+export function workUnits(p: Pick<Program, 'fn' | 'plan'>, sizes: DimSizes): number {
   return Math.max(1, logitsOf(p.fn, sizes), rowsOf(p, sizes));
 }
 
@@ -376,7 +376,7 @@ function size(dims: readonly string[], sizes: DimSizes): number {
   return dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
 }
 
-function rowsOf(p: Program, sizes: DimSizes): number {
+function rowsOf(p: Pick<Program, 'plan'>, sizes: DimSizes): number {
   return size(p.plan.rows, sizes);
 }
 

@@ -43,6 +43,8 @@ import { compileFile } from '../frontend/compile.ts';
 import { isFloat } from '../ir/types.ts';
 import { planKernel } from '../plan/build-plan.ts';
 import { acquireDevice } from '../runtime/device.ts';
+import { DEFAULT_CHUNK_MIN_ROWS } from '../runtime/memory.ts';
+import { tuneShapeOf } from '../runtime/matmul-tune.ts';
 import { parseBytes } from './bytes.ts';
 import { formatBytes } from '../shell/format-bytes.ts';
 import { printDiagnostics, processIo, readSource, type Io } from './io.ts';
@@ -146,7 +148,10 @@ export async function benchCommand(
   let program: Program;
   let tiled: Program[];
   try {
-    const tiles = await matmulTilesFor(dev, tilesChoice);
+    // Tuned on a chunk of the grid's largest shape: the products the measurements run.
+    const big = largestShape(planned, shapes);
+    const tuneShape = big && tuneShapeOf(planned, big, DEFAULT_CHUNK_MIN_ROWS);
+    const tiles = await matmulTilesFor(dev, tilesChoice, tuneShape);
     program = generateProgram(planned.fn, planned.plan, tiles && { tiles });
     tiled = tiledPlans.map((t) => generateProgram(t.fn, t.plan, tiles && { tiles }));
   } catch (e) {
@@ -355,7 +360,10 @@ export function commandLine(files: readonly string[], v: BenchValues): string {
 }
 
 /** The shape of the grid with the most logits (rows × inner dim); the first of equals. */
-function largestShape(p: Program, shapes: readonly DimSizes[]): DimSizes | undefined {
+function largestShape(
+  p: Pick<Program, 'fn' | 'plan'>,
+  shapes: readonly DimSizes[],
+): DimSizes | undefined {
   let best: DimSizes | undefined;
   for (const s of shapes) if (!best || workUnits(p, s) > workUnits(p, best)) best = s;
   return best;

@@ -1,6 +1,7 @@
 import type { MatmulTiles } from '../../codegen/matmul.ts';
 import { tuneDeviceTiles } from '../api/tune.ts';
 import type { AcquiredDevice } from '../runtime/device.ts';
+import type { TuneShape } from '../runtime/matmul-tune.ts';
 import { UsageError } from './usage.ts';
 
 /** `--matmul-tiles`: time the candidate tilings on this device first, or keep the portable ones. */
@@ -23,7 +24,8 @@ export function parseMatmulTiles(
 export async function matmulTilesFor(
   dev: AcquiredDevice,
   choice: MatmulTilesChoice,
+  shape?: TuneShape,
 ): Promise<MatmulTiles | undefined> {
   if (choice === 'portable') return undefined;
-  return (await tuneDeviceTiles(dev)).tiles;
+  return (await tuneDeviceTiles(dev, shape)).tiles;
 }

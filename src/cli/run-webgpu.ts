@@ -7,6 +7,8 @@ import { acquireDevice } from '../runtime/device.ts';
 import { execute } from '../runtime/execute.ts';
 import { materializedBytes } from '../runtime/memory.ts';
 import { chooseShape } from '../runtime/shape-choice.ts';
+import { DEFAULT_CHUNK_MIN_ROWS } from '../runtime/memory.ts';
+import { tuneShapeOf } from '../runtime/matmul-tune.ts';
 import { matmulTilesFor, type MatmulTilesChoice } from './matmul-tiles.ts';
 import { programMaker } from '../run/program-maker.ts';
 import type { Io } from './io.ts';
@@ -31,7 +33,15 @@ export async function runWebgpu(
   const dev = await acquireDevice();
   try {
     // The plan's shape for these sizes and the device's limits (rows-only or vocabulary tiles).
-    const tiles = await matmulTilesFor(dev, opts.matmulTiles ?? 'portable');
+    // Tuned (when asked) on a chunk of this call's own first projection.
+    const tilesChoice = opts.matmulTiles ?? 'portable';
+    const tiles = await matmulTilesFor(
+      dev,
+      tilesChoice,
+      tilesChoice === 'tune'
+        ? tuneShapeOf(programMaker(fn, grad, cotangents)(), sizes, DEFAULT_CHUNK_MIN_ROWS)
+        : undefined,
+    );
     const shape = chooseShape(programMaker(fn, grad, cotangents, tiles), sizes, dev.limits, {
       ...(opts.chunkRows !== undefined ? { chunkRows: opts.chunkRows } : {}),
       ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),

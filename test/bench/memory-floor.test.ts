@@ -31,6 +31,8 @@ function sizesOf(dims: Record<string, number>) {
 }
 
 let dev: AcquiredDevice;
+const floorAt = (sizes: ReturnType<typeof sizesOf>) =>
+  measureFloor({ dev, kernel: fn, grad, program, sizes, seed: 3, tolerance: 1e-4 });
 beforeAll(async () => {
   dev = await acquireDevice();
 });
@@ -46,15 +48,7 @@ describe('the memory floor', () => {
 
   it('runs cross-entropy with gradients within 1% over its inputs and results', async () => {
     const sizes = sizesOf({ N: 128, H: 128, V: 2048 });
-    const f = await measureFloor({
-      dev,
-      kernel: fn,
-      grad,
-      program,
-      sizes,
-      seed: 3,
-      tolerance: 1e-4,
-    });
+    const f = await floorAt(sizes);
     if (f.failure !== undefined) throw new Error(f.failure);
     expect(f.shape).toBe('tiles');
     expect(f.budget).toBe(Math.floor(f.floorBytes * (1 + FLOOR_MARGIN)));
@@ -70,15 +64,7 @@ describe('the memory floor', () => {
   it('records, rather than throws, a budget that holds not even one row', async () => {
     // 18.6 KB of inputs and results: 1% is less than the model's 4 KiB of uniform slack.
     const sizes = sizesOf({ N: 64, H: 16, V: 128 });
-    const f = await measureFloor({
-      dev,
-      kernel: fn,
-      grad,
-      program,
-      sizes,
-      seed: 3,
-      tolerance: 1e-4,
-    });
+    const f = await floorAt(sizes);
     expect(f.failure).toMatch(/too small for even one row/);
   });
 

@@ -11,7 +11,7 @@ import { compile, Runtime, type IrFunction } from '../../src/index.ts';
 import { planKernel } from '../../src/plan/build-plan.ts';
 import { mulberry32 } from '../../src/run/rng.ts';
 import { acquireDevice, type AcquiredDevice } from '../../src/runtime/device.ts';
-import { tuneMatmulTiles } from '../../src/runtime/matmul-tune.ts';
+import { tuneMatmulTiles, tuneShapeOf } from '../../src/runtime/matmul-tune.ts';
 
 const STAGED: MatmulTiles = { tileM: 8, tileN: 16, tileK: 8, threadsX: 4, threadsY: 4 };
 const DIRECT: MatmulTiles = {
@@ -57,6 +57,21 @@ describe('matmul autotuner', () => {
     await expect(tuneMatmulTiles(gpu, { ...opts, candidates: [TOO_BIG] })).rejects.toThrow(
       /no matmul tile candidate fits this device/,
     );
+  });
+
+  it('tunes on a chunk of the call: its rows (at most a chunk), H, and up to 4096 of V', () => {
+    const planned = planKernel({ kernel: kernel(), grad: ['X', 'W'] });
+    const sizes = (N: number, H: number, V: number) => new Map(Object.entries({ N, H, V }));
+    expect(tuneShapeOf(planned, sizes(4096, 256, 8192), 512)).toEqual({
+      rows: 512,
+      hidden: 256,
+      vocab: 4096,
+    });
+    expect(tuneShapeOf(planned, sizes(64, 16, 128), 512)).toEqual({
+      rows: 64,
+      hidden: 16,
+      vocab: 128,
+    });
   });
 
   it('codegen records the tiles it was given and rejects invalid ones', () => {
