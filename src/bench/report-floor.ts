@@ -5,6 +5,9 @@ import type { BenchReport, FloorFailure, FloorResult } from './bench-types.ts';
 import { FLOOR_MARGIN } from './memory-floor.ts';
 import { pct, ratio, table } from './report-table.ts';
 
+/** A fraction as a percentage to two decimals: the floor is judged against 1%. */
+const pct2 = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(2)}%` : '–');
+
 /** How far above the inputs and results a floor run's measured peak went (0.004 = 0.4%). */
 export const floorOver = (f: FloorResult) => f.peakBytes / f.floorBytes - 1;
 /** How far the model's prediction is from the measured peak, as a fraction of it. */
@@ -26,7 +29,7 @@ export function floorCheckLine(r: BenchReport): string[] {
       `- **not met** At the largest shape (${shapeText(f.dims)}) a budget of its inputs and results plus ${pct(FLOOR_MARGIN)} (${formatBytes(f.budget)}) could not be planned: ${f.failure}.`,
     ];
   return [
-    `- ${floorMet(f) ? '**met**' : '**not met**'} At the largest shape (${shapeText(f.dims)}), under a budget of its inputs and results plus ${pct(FLOOR_MARGIN)}, projc's measured peak is ${pct(floorOver(f))} above them (${formatBytes(f.peakBytes)} against ${formatBytes(f.floorBytes)}); the model predicted it within ${pct(floorModelError(f))}.`,
+    `- ${floorMet(f) ? '**met**' : '**not met**'} At the largest shape (${shapeText(f.dims)}), under a budget of its inputs and results plus ${pct(FLOOR_MARGIN)}, projc's measured peak is ${pct2(floorOver(f))} above them (${formatBytes(f.peakBytes)} against ${formatBytes(f.floorBytes)}); the model predicted it within ${pct(floorModelError(f))}.`,
   ];
 }
 
@@ -71,7 +74,7 @@ function floorRow(f: FloorResult): string[] {
     shapeOf(f),
     `${f.chunks} × ${f.chunkRows}`,
     formatBytes(f.peakBytes),
-    pct(floorOver(f)),
+    pct2(floorOver(f)),
     pct(floorModelError(f)),
     `${formatBytes(f.referencePeakBytes)} (${f.referenceChunkRows} rows)`,
     ratio(f.computeMs / f.referenceComputeMs),

@@ -260,7 +260,7 @@ export async function benchCommand(
         ...(report.floor ?? []).map((f) =>
           f.failure !== undefined
             ? `memory floor at ${shapeText(f.dims)}: not planned (${f.failure})`
-            : `memory floor at ${shapeText(f.dims)}: peak ${pct(floorOver(f))} over the inputs and results (${f.shape === 'tiles' ? `${f.chunkRows} rows × tiles of ${f.tileWidth}` : `${f.chunkRows} rows`}), model within ${pct(floorModelError(f))}`,
+            : `memory floor at ${shapeText(f.dims)}: peak ${(100 * floorOver(f)).toFixed(2)}% over the inputs and results (${f.shape === 'tiles' ? `${f.chunkRows} rows × tiles of ${f.tileWidth}` : `${f.chunkRows} rows`}), model within ${pct(floorModelError(f))}`,
         ),
         `seed case on paper: ${pct(paper.ratio)} of materializing (${ratio(paper.materializedBytes / paper.predictedPeakBytes)} less)`,
         `wrote ${join(outDir, 'README.md')}, results.json and ${plots.length} plots`,
