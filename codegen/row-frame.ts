@@ -1,7 +1,26 @@
-import type { Dim } from '../src/ir/types.ts';
+import type { Dim, IrFunction } from '../src/ir/types.ts';
+import type { ChunkPlan } from '../src/plan/types.ts';
+import { BindingSet } from './bindings.ts';
 import { unflatten } from './coords.ts';
 import { Scope, type EmitEnv } from './emit-values.ts';
 import { uniformIndex, type ProgramLayout } from './layout.ts';
+
+/** The emit environment of a per-row kernel that computes `nodes` itself. */
+export function rowEnv(
+  fn: IrFunction,
+  plan: ChunkPlan,
+  layout: ProgramLayout,
+  nodes: readonly number[],
+): EmitEnv {
+  return {
+    fn,
+    plan,
+    layout,
+    bindings: new BindingSet(plan),
+    local: new Set(nodes),
+    helpers: new Set(),
+  };
+}
 
 /**
  * What every per-row kernel (rows-only and tile row kernels) starts from: `U(pred)` reads a

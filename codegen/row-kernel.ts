@@ -1,9 +1,7 @@
 import { InternalError } from '../src/diagnostics/diagnostic.ts';
 import type { Dim, IrFunction, Node } from '../src/ir/types.ts';
 import type { ChunkPlan, Stage } from '../src/plan/types.ts';
-import { BindingSet } from './bindings.ts';
-import { rowFrame } from './row-frame.ts';
-import type { EmitEnv } from './emit-values.ts';
+import { rowEnv, rowFrame } from './row-frame.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
 import type { ProgramLayout } from './layout.ts';
 import { reduction, treeReduce } from './reduce-wgsl.ts';
@@ -31,15 +29,8 @@ export function rowKernel(
   name: string,
   wg: number,
 ): KernelModule {
-  const bindings = new BindingSet(plan);
-  const env: EmitEnv = {
-    fn,
-    plan,
-    layout,
-    bindings,
-    local: new Set(stage.nodes),
-    helpers: new Set(),
-  };
+  const env = rowEnv(fn, plan, layout, stage.nodes);
+  const { bindings } = env;
   const rows = plan.rows;
   const node = (id: number) => fn.nodes[id] as Node;
   const inStage = new Set(stage.nodes);

@@ -8,9 +8,7 @@ import type {
   TileStatistic,
   TiledSweep,
 } from '../src/plan/types.ts';
-import { BindingSet } from './bindings.ts';
-import { rowFrame } from './row-frame.ts';
-import type { EmitEnv } from './emit-values.ts';
+import { rowEnv, rowFrame } from './row-frame.ts';
 import { GRID_X, type KernelModule } from './kernel-module.ts';
 import type { ProgramLayout } from './layout.ts';
 import { reduction, treeReduce, type ReductionWgsl } from './reduce-wgsl.ts';
@@ -38,16 +36,9 @@ export function tileRowKernel(
   name: string,
   wg: number,
 ): KernelModule {
-  const bindings = new BindingSet(plan);
   const stage = t.stage;
-  const env: EmitEnv = {
-    fn,
-    plan,
-    layout,
-    bindings,
-    local: new Set(stage.nodes),
-    helpers: new Set(),
-  };
+  const env = rowEnv(fn, plan, layout, stage.nodes);
+  const { bindings } = env;
   const rows = plan.rows;
   const node = (id: number) => fn.nodes[id] as Node;
   const { U, head, row, body, shared, flush } = rowFrame(env, layout, rows);
