@@ -1,6 +1,6 @@
 import { UserError } from '../diagnostics/diagnostic.ts';
 import type { Dim, IrFunction, Node } from '../ir/types.ts';
-import type { DraftBuffer, ProductRoles, ValueClass } from './types.ts';
+import type { ChunkPlan, DraftBuffer, ProductRoles, Stage, ValueClass } from './types.ts';
 
 export function productRoles(
   fn: IrFunction,
@@ -52,4 +52,18 @@ export function checkProductLayout(
   check(roles.a, [roles.m, roles.k]);
   check(roles.b, [roles.n, roles.k]);
   check(id, [roles.m, roles.n]);
+}
+
+/**
+ * The products of a plan's sweeps, in order, whose output holds no row dim: the
+ * projections of the rows onto a weight (z = Xc·Wᵀ over V), not dX or the carried dW.
+ */
+export function rowProjections(
+  plan: Pick<ChunkPlan, 'rows' | 'sweeps'>,
+): Extract<Stage, { kind: 'matmul' }>[] {
+  return plan.sweeps.flatMap((sw) =>
+    sw.stages.flatMap((st) =>
+      st.kind === 'matmul' && !st.roles.n.some((d) => plan.rows.includes(d)) ? [st] : [],
+    ),
+  );
 }

@@ -11,7 +11,8 @@ import {
   type MatmulConfig,
   type MatmulTiles,
 } from '../../codegen/matmul.ts';
-import type { Stage } from '../plan/types.ts';
+import { rowProjections } from '../plan/products.ts';
+import type { ChunkPlan } from '../plan/types.ts';
 import { BufferPool } from './buffers.ts';
 import type { AcquiredDevice } from './device.ts';
 import { MatmulRunner, type MatmulArgs } from './matmul.ts';
@@ -37,20 +38,18 @@ const TUNE_VOCAB_MAX = 4096;
  * a chunk's products: on llvmpipe the two choices differed by 1.5× at 512 × 256 × 8192.
  */
 export function tuneShapeOf(
-  p: { plan: { rows: readonly string[]; sweeps: readonly { stages: readonly Stage[] }[] } },
+  p: { plan: Pick<ChunkPlan, 'rows' | 'sweeps'> },
   sizes: ReadonlyMap<string, number>,
   chunkRows: number,
 ): TuneShape {
   const count = (dims: readonly string[]) => dims.reduce((s, d) => s * (sizes.get(d) ?? 1), 1);
-  for (const sw of p.plan.sweeps)
-    for (const st of sw.stages)
-      if (st.kind === 'matmul' && !st.roles.n.some((d) => p.plan.rows.includes(d)))
-        return {
-          rows: Math.max(1, Math.min(chunkRows, count(st.roles.m))),
-          hidden: Math.max(1, count(st.roles.k)),
-          vocab: Math.max(1, Math.min(TUNE_VOCAB_MAX, count(st.roles.n))),
-        };
-  return DEFAULT_TUNE_SHAPE;
+  const z = rowProjections(p.plan)[0];
+  if (!z) return DEFAULT_TUNE_SHAPE;
+  return {
+    rows: Math.max(1, Math.min(chunkRows, count(z.roles.m))),
+    hidden: Math.max(1, count(z.roles.k)),
+    vocab: Math.max(1, Math.min(TUNE_VOCAB_MAX, count(z.roles.n))),
+  };
 }
 
 export interface TuneOptions {

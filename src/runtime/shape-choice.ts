@@ -2,6 +2,7 @@ import type { Program } from '../../codegen/program.ts';
 import { UserError } from '../diagnostics/diagnostic.ts';
 import type { Dim } from '../ir/types.ts';
 import type { ChunkPlan } from '../plan/types.ts';
+import { rowProjections } from '../plan/products.ts';
 import { vocabTiling } from '../plan/vocab-tiling.ts';
 import { chooseChunkRows, memoryModel, type ChunkChoice, type MemoryModel } from './memory.ts';
 
@@ -148,13 +149,5 @@ export function chooseShape(
 
 /** The dim a tiled plan would cut: the output dim of the first row product that has one. */
 function vocabDim(p: Program): Dim | undefined {
-  for (const sw of p.plan.sweeps)
-    for (const st of sw.stages)
-      if (
-        st.kind === 'matmul' &&
-        st.roles.n.length === 1 &&
-        !p.plan.rows.includes(st.roles.n[0] ?? '')
-      )
-        return st.roles.n[0];
-  return undefined;
+  return rowProjections(p.plan).find((st) => st.roles.n.length === 1)?.roles.n[0];
 }
