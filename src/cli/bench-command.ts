@@ -135,6 +135,7 @@ export async function benchCommand(
   }
 
   const planned = planKernel({ kernel: fn, grad });
+  const largest = largestShape(planned, shapes);
   const tiledPlans = vocabTiles.map((vocabTile) =>
     planKernel({ kernel: fn, grad, schedule: { vocabTile } }),
   );
@@ -149,8 +150,7 @@ export async function benchCommand(
   let tiled: Program[];
   try {
     // Tuned on a chunk of the grid's largest shape: the products the measurements run.
-    const big = largestShape(planned, shapes);
-    const tuneShape = big && tuneShapeOf(planned, big, DEFAULT_CHUNK_MIN_ROWS);
+    const tuneShape = largest && tuneShapeOf(planned, largest, DEFAULT_CHUNK_MIN_ROWS);
     const tiles = await matmulTilesFor(dev, tilesChoice, tuneShape);
     program = generateProgram(planned.fn, planned.plan, tiles && { tiles });
     tiled = tiledPlans.map((t) => generateProgram(t.fn, t.plan, tiles && { tiles }));
@@ -187,7 +187,6 @@ export async function benchCommand(
       progress.finish();
     }
     // The memory floor at the largest shape (the most logits): src/bench/memory-floor.ts.
-    const largest = largestShape(program, shapes);
     if (largest && v['no-floor'] !== true) {
       io.err(`memory floor at ${shapeText(largest)}...\n`);
       floor = [

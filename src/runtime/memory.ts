@@ -59,15 +59,15 @@ export function memoryModel(p: Program, sizes: ReadonlyMap<Dim, number>): Memory
   }
   // Results are read back after every other buffer is freed, one slice at a time, each
   // slice no larger than what was freed (runtime/readback.ts) but at least the minimum.
+  const count = (dims: readonly Dim[]) => dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
   let resultBytes = 0;
   let slice = 4;
   for (const r of p.fn.results) {
-    const n = p.fn.nodes[r.node]?.dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1) ?? 1;
+    const n = count(p.fn.nodes[r.node]?.dims ?? []);
     resultBytes += Math.max(4, 4 * n);
     slice = Math.max(slice, Math.min(4 * n, READBACK_MIN_SLICE_BYTES));
   }
   // The longest chunk loop: with several row sets, each sweep walks the rows of one.
-  const count = (dims: readonly Dim[]) => dims.reduce((s, d) => s * (sizes.get(d) ?? 0), 1);
   const loops = p.plan.sweeps.map((sw) => sw.rowDims);
   const rows = Math.max(0, ...(loops.length ? loops : [p.plan.rows]).map(count));
   return {
